@@ -1,0 +1,707 @@
+"""Safe bundle intake: directories, archives and compressed files into one flat file list.
+
+Inputs are recognised by content (``analyzer.sniff``). Archive members are
+streamed one by one into a private temporary directory under generated
+names, with caps on sizes, compression ratio, member count and nesting, so a
+hostile bundle (path traversal, links, bombs, truncation) yields refusals,
+never an exception and never a write outside that directory. Plain files are
+read where they are.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import lzma
+import os
+import re
+import stat
+import struct
+import tarfile
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, Protocol, cast
+
+import zstandard
+
+from analyzer import sniff as content
+
+CHUNK = 1 << 20
+# Below this many output bytes a ratio says nothing (tiny files compress absurdly well).
+RATIO_FLOOR = 1 << 20
+# zstd input is fed in slices this small so one call cannot inflate to more than ~32 MiB.
+ZSTD_FEED = 1024
+MAX_META_BYTES = 1 << 20
+META_KEYS = (
+    "device_id", "user", "os", "os_version", "client", "client_version",
+    "network", "region", "timezone", "collected_at",
+)  # fmt: skip
+NETWORKS = ("wired", "wifi", "cellular", "vpn")
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_COMPRESSED_SUFFIX = re.compile(r"\.(?:gz|tgz|zst|zstd|bz2|xz)$", re.I)
+_DRIVE = re.compile(r"^[A-Za-z]:")
+# What a corrupt or truncated archive or stream can raise while being read.
+_DATA_ERRORS = (
+    tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError,
+    zstandard.ZstdError, NotImplementedError, struct.error, ValueError, OSError,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    """Caps that keep a hostile bundle from exhausting disk, memory or time."""
+
+    max_total_bytes: int = 8 * 2**30  # all extracted/decompressed bytes together
+    max_file_bytes: int = 2 * 2**30  # one extracted member or decompressed file
+    max_ratio: float = 200.0  # uncompressed/compressed, checked once a member passes 1 MiB
+    max_members: int = 50_000
+    max_nesting: int = 1  # an archive inside an archive is opened; one inside that is refused
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One non-archive file of the bundle, ready for a parser."""
+
+    path: Path
+    display: str
+    kind: str
+    detail: str | None
+    size: int
+    mtime: float | None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Something in the bundle that was not taken, and why (one line)."""
+
+    display: str
+    reason: str
+
+
+class IntakeError(Exception):
+    """None of the given input paths exists or can be read."""
+
+
+class _LimitHit(Exception):
+    """A cap was reached; ``fatal`` when the rest of the stream cannot be trusted."""
+
+    def __init__(self, reason: str, fatal: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fatal = fatal
+
+
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+class _Counter:
+    """Counts the compressed bytes a decompressor pulls from its source."""
+
+    def __init__(self, raw: _Readable) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._raw.read(size)
+        self.count += len(data)
+        return data
+
+    # Decompressors only seek to rewind, which intake never asks of them.
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, offset: int, /) -> int:
+        raise io.UnsupportedOperation("seek")
+
+
+class _Meter:
+    """Reads decompressed data, refusing output that outgrows the compressed input."""
+
+    def __init__(self, stream: _Readable, source: _Counter, max_ratio: float) -> None:
+        self._stream = stream
+        self._source = source
+        self._max_ratio = max_ratio
+        self.produced = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self.produced += len(data)
+        if self.produced > RATIO_FLOOR:
+            ratio = self.produced / max(self._source.count, 1)
+            if ratio > self._max_ratio:
+                raise _LimitHit(_bomb(ratio, self._max_ratio), fatal=True)
+        return data
+
+
+class _ZstdReader:
+    """Decompresses concatenated zstd frames; raises EOFError on a cut-off frame.
+
+    zstandard's stream_reader stops silently at a truncated frame, so feed a
+    decompressobj small slices instead: memory stays bounded and ``eof`` tells.
+    """
+
+    def __init__(self, source: _Readable) -> None:
+        self._source = source
+        self._obj: Any = None
+        self._pending = b""
+        self._buf = b""
+        self._pos = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        while self._pos >= len(self._buf):
+            if not self._refill():
+                return b""
+        end = len(self._buf) if size < 0 else self._pos + size
+        data = self._buf[self._pos : end]
+        self._pos += len(data)
+        return data
+
+    def _refill(self) -> bool:
+        chunk = self._pending or self._source.read(ZSTD_FEED)
+        self._pending = b""
+        if not chunk:
+            if self._obj is not None and not self._obj.eof:
+                raise EOFError("zstd stream ended before the end of its frame")
+            return False
+        if self._obj is None or self._obj.eof:
+            self._obj = zstandard.ZstdDecompressor().decompressobj()
+        self._buf, self._pos = self._obj.decompress(chunk), 0
+        if self._obj.eof:
+            self._pending = self._obj.unused_data
+        return True
+
+
+class Bundle:
+    """The files found in the inputs; a context manager owning the extracted data."""
+
+    def __init__(self, inputs: list[str], limits: IntakeLimits) -> None:
+        self.inputs = inputs
+        self.files: list[BundleFile] = []
+        self.refused: list[Refusal] = []
+        self.metadata: dict[str, Any] = {}
+        self.metadata_source: str | None = None
+        self.metadata_errors: list[str] = []
+        self._limits = limits
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._written = 0  # bytes currently extracted to the temp dir
+        self._members = 0
+        self._names = 0
+        self._seen: set[tuple[int, int]] = set()  # (device, inode) of files already taken
+        self._meta: list[tuple[int, int, str, BundleFile]] = []  # (depth, input, display, file)
+        self._input = 0
+
+    @property
+    def temp_dir(self) -> Path | None:
+        """Return the directory holding extracted members, None if nothing was extracted."""
+        return Path(self._tmp.name) if self._tmp is not None else None
+
+    def close(self) -> None:
+        """Remove the extracted members; the BundleFile paths inside become invalid."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Bundle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- host filesystem ---------------------------------------------------
+
+    def _take_input(self, given: str) -> None:
+        if os.path.isdir(given):
+            self._walk(given)
+        else:
+            self._host_file(Path(given), given, 0)
+
+    def _walk(self, root: str) -> None:
+        """Walk a directory; links are followed after real files so real paths win duplicates."""
+        root_real = os.path.realpath(root)
+        visited: set[str] = set()
+        trees: list[tuple[str, str, int]] = [(root, root, 0)]
+        links: list[tuple[str, str, int]] = []
+        while trees or links:
+            if trees:
+                self._walk_tree(*trees.pop(0), visited, links)
+                continue
+            link, shown, depth = links.pop(0)
+            target = os.path.realpath(link)
+            if not os.path.exists(target):
+                self._refuse(shown, "broken symlink")
+            elif os.path.commonpath([root_real, target]) != root_real:
+                self._refuse(shown, f"symlink leaves the bundle (-> {target})")
+            elif os.path.isdir(target):
+                if target not in visited:
+                    trees.append((link, shown, depth))
+            else:
+                self._host_file(Path(link), shown, depth)
+
+    def _walk_tree(
+        self, top: str, shown: str, depth: int, visited: set[str], links: list[tuple[str, str, int]]
+    ) -> None:
+        def on_error(exc: OSError) -> None:
+            where = str(exc.filename or top)
+            self._refuse(shown + where[len(top) :] if where.startswith(top) else where, _why(exc))
+
+        for dirpath, dirnames, filenames in os.walk(top, onerror=on_error, followlinks=False):
+            real = os.path.realpath(dirpath)
+            if real in visited:
+                dirnames.clear()
+                continue
+            visited.add(real)
+            rel = os.path.relpath(dirpath, top)
+            prefix = shown if rel == "." else os.path.join(shown, rel)
+            level = depth + (0 if rel == "." else len(Path(rel).parts)) + 1
+            dirnames.sort()
+            for name in sorted({*dirnames, *filenames}):
+                full = os.path.join(dirpath, name)
+                if os.path.islink(full):
+                    links.append((full, os.path.join(prefix, name), level))
+                elif name in filenames:
+                    self._host_file(Path(full), os.path.join(prefix, name), level)
+
+    def _host_file(self, path: Path, display: str, depth: int) -> None:
+        try:
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode):
+                self._refuse(display, f"not a regular file ({_file_type(st.st_mode)})")
+                return
+            if (st.st_dev, st.st_ino) in self._seen:
+                return
+            self._seen.add((st.st_dev, st.st_ino))
+            sniffed = content.sniff(path)
+        except OSError as exc:
+            self._refuse(display, _why(exc))
+            return
+        if sniffed.kind in content.CONTAINER_KINDS:
+            self._open_container(path, sniffed.kind, display, 0, st.st_mtime, depth)
+        else:
+            found = BundleFile(path, display, sniffed.kind, sniffed.detail, st.st_size, st.st_mtime)
+            self._add(found, path.name, depth)
+
+    # -- containers ----------------------------------------------------------
+
+    def _open_container(
+        self, path: Path, kind: str, display: str, level: int, mtime: float | None, depth: int
+    ) -> None:
+        """Open an archive or compressed file found at nesting ``level`` (0 = given directly)."""
+        if kind == content.ZIP:
+            self._read_zip(path, display, level, depth)
+            return
+        try:
+            with open(path, "rb") as raw:
+                if kind == content.TAR:
+                    plain = _Counter(raw)
+                    self._read_tar(_Meter(plain, plain, float("inf")), display, level, depth)
+                    return
+                meter = self._decompress(raw, kind)
+                head = _read_full(meter, content.SNIFF_BYTES)
+                inner = content.sniff_bytes(head, complete=len(head) < content.SNIFF_BYTES)
+                if inner.kind == content.TAR:  # a compressed tar is one archive, not two levels
+                    raw.seek(0)
+                    self._read_tar(self._decompress(raw, kind), display, level, depth)
+                    return
+                name = _COMPRESSED_SUFFIX.sub("", re.split(r"[!/\\]", display.rstrip("!"))[-1])
+                self._take(meter, name, f"{display}!", level, mtime, depth, head=head)
+        except _LimitHit as hit:
+            self._refuse(f"{display}!", hit.reason)
+        except _DATA_ERRORS as exc:
+            self._refuse(display, _broken(exc, None))
+
+    def _decompress(self, raw: IO[bytes], kind: str) -> _Meter:
+        source = _Counter(raw)
+        stream: _Readable
+        if kind == content.GZIP:
+            stream = gzip.GzipFile(fileobj=source, mode="rb")
+        elif kind == content.BZIP2:
+            stream = bz2.BZ2File(source)
+        elif kind == content.XZ:
+            # Closed with the raw file it wraps.
+            stream = lzma.LZMAFile(cast(IO[bytes], source))  # noqa: SIM115
+        else:
+            assert kind == content.ZSTD, kind
+            stream = _ZstdReader(source)
+        return _Meter(stream, source, self._limits.max_ratio)
+
+    def _read_zip(self, path: Path, display: str, level: int, depth: int) -> None:
+        try:
+            archive = zipfile.ZipFile(path)
+        except _DATA_ERRORS as exc:
+            self._scan_zip(path, display, level, depth, exc)
+            return
+        with archive:
+            for info in archive.infolist():
+                name = self._member_name(info.filename, display)
+                if name is None or info.is_dir():
+                    continue
+                if not self._count_member(display):
+                    break
+                shown = f"{display}!{name}"
+                mode = info.external_attr >> 16  # Unix mode bits, 0 from other systems
+                if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
+                    self._refuse(shown, _zip_special(mode))
+                    continue
+                try:
+                    with archive.open(info) as src:
+                        mtime = _dos_mtime(info.date_time)
+                        self._take(src, name, shown, level, mtime, depth, info.compress_size)
+                except _LimitHit as hit:
+                    self._refuse(shown, hit.reason)
+                except (*_DATA_ERRORS, RuntimeError) as exc:  # RuntimeError: encrypted
+                    self._refuse(shown, f"cannot read member: {exc}")
+
+    def _scan_zip(self, path: Path, display: str, level: int, depth: int, why: Exception) -> None:
+        """Recover members of a zip whose central directory is unusable, from its local headers."""
+        taken, stop = 0, ""
+        try:
+            with open(path, "rb") as f:
+                while (info := _local_header(f)) is not None:
+                    start = info.header_offset
+                    if info.flag_bits & 0x09 or info.compress_size == 0xFFFFFFFF:
+                        # Encrypted, sizes in a trailing data descriptor, or ZIP64: no safe way on.
+                        stop = f"; cannot recover past {info.filename!r}"
+                        break
+                    name = self._member_name(info.filename, display)
+                    if name is not None and not info.is_dir():
+                        if not self._count_member(display):
+                            return
+                        shown, mtime = f"{display}!{name}", _dos_mtime(info.date_time)
+                        try:
+                            src = zipfile.ZipExtFile(f, "r", info)
+                            self._take(src, name, shown, level, mtime, depth, info.compress_size)
+                            taken += 1
+                        except _LimitHit as hit:
+                            self._refuse(shown, hit.reason)
+                        except EOFError:
+                            raise
+                        except (*_DATA_ERRORS, RuntimeError) as exc:
+                            self._refuse(shown, f"cannot read member: {exc}")
+                    f.seek(start + info.compress_size)
+        except EOFError:
+            self._refuse(
+                display, f"truncated archive: unexpected end of data after {taken} members"
+            )
+            return
+        except OSError as exc:
+            self._refuse(display, _why(exc))
+            return
+        self._refuse(display, f"corrupt archive ({why}); recovered {taken} members{stop}")
+
+    def _read_tar(self, meter: _Meter, display: str, level: int, depth: int) -> None:
+        taken = 0
+        try:
+            # Stream mode ("r|") reads members in order and never seeks.
+            with tarfile.open(fileobj=cast(IO[bytes], meter), mode="r|") as archive:
+                for member in archive:
+                    name = self._member_name(member.name, display)
+                    if name is None or member.isdir():
+                        continue
+                    if not self._count_member(display):
+                        return
+                    shown = f"{display}!{name}"
+                    if member.issym() or member.islnk() or not member.isreg():
+                        self._refuse(shown, _tar_special(member))
+                        continue
+                    src = archive.extractfile(member)
+                    if src is None:
+                        continue
+                    try:
+                        self._take(src, name, shown, level, float(member.mtime), depth)
+                        taken += 1
+                    except _LimitHit as hit:
+                        if hit.fatal:
+                            raise
+                        self._refuse(shown, hit.reason)
+                problem = _tar_end_problem(archive)
+                if problem:
+                    self._refuse(display, f"{problem} after {taken} members")
+        except _LimitHit as hit:
+            self._refuse(display, f"{hit.reason}; rest of the archive skipped")
+        except _DATA_ERRORS as exc:
+            self._refuse(display, _broken(exc, taken))
+
+    # -- members ---------------------------------------------------------------
+
+    def _take(
+        self,
+        src: _Readable,
+        name: str,
+        display: str,
+        level: int,
+        mtime: float | None,
+        depth: int,
+        packed: int | None = None,
+        head: bytes | None = None,
+    ) -> None:
+        """Extract one member of a level-``level`` container and route it by its content."""
+        if head is None:
+            head = _read_full(src, content.SNIFF_BYTES)
+        base = PurePosixPath(name).name
+        sniffed = content.sniff_bytes(head, name=base, complete=len(head) < content.SNIFF_BYTES)
+        nested = sniffed.kind in content.CONTAINER_KINDS
+        limit = self._limits.max_nesting
+        if nested and level + 1 > limit:
+            raise _LimitHit(f"nested archive deeper than {limit} level{'s' * (limit != 1)}")
+        path = self._copy_out(src, head, base, packed)
+        member_depth = depth + len(PurePosixPath(name).parts)
+        if nested:
+            try:
+                self._open_container(path, sniffed.kind, display, level + 1, mtime, member_depth)
+            finally:
+                self._discard(path)
+            return
+        found = BundleFile(path, display, sniffed.kind, sniffed.detail, path.stat().st_size, mtime)
+        self._add(found, base, member_depth)
+
+    def _copy_out(self, src: _Readable, head: bytes, base: str, packed: int | None) -> Path:
+        """Copy a stream into the temp dir, enforcing the caps on the bytes actually read."""
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="loginlens-")
+        self._names += 1
+        dest = Path(self._tmp.name) / f"{self._names:06d}-{_SAFE_NAME.sub('_', base)[-80:]}"
+        written = 0
+        limits = self._limits
+        try:
+            with open(dest, "xb") as out:
+                chunk = head
+                while chunk:
+                    written += len(chunk)
+                    if written > limits.max_file_bytes:
+                        raise _LimitHit(f"file exceeds the {_human(limits.max_file_bytes)} limit")
+                    if self._written + written > limits.max_total_bytes:
+                        total = _human(limits.max_total_bytes)
+                        raise _LimitHit(f"bundle exceeds the {total} limit for extracted data")
+                    if packed is not None and written > RATIO_FLOOR:
+                        ratio = written / max(packed, 1)
+                        if ratio > limits.max_ratio:
+                            raise _LimitHit(_bomb(ratio, limits.max_ratio))
+                    out.write(chunk)
+                    chunk = src.read(CHUNK)
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        self._written += written
+        return dest
+
+    def _discard(self, path: Path) -> None:
+        self._written -= path.stat().st_size
+        path.unlink()
+
+    def _member_name(self, raw: str, archive: str) -> str | None:
+        """Return the member's normalised relative name, or None after refusing it."""
+        norm = raw.replace("\\", "/")
+        parts = [p for p in norm.split("/") if p not in ("", ".")]
+        if norm.startswith("/") or _DRIVE.match(norm):
+            self._refuse(f"{archive}!{raw}", f"absolute path in archive ({raw})")
+        elif ".." in parts:
+            self._refuse(f"{archive}!{raw}", f"path escapes the bundle ({raw})")
+        elif parts:
+            return "/".join(parts)
+        return None
+
+    def _count_member(self, archive: str) -> bool:
+        self._members += 1
+        if self._members <= self._limits.max_members:
+            return True
+        limit = self._limits.max_members
+        self._refuse(archive, f"more than {limit} archive members in the bundle; rest skipped")
+        return False
+
+    # -- results ---------------------------------------------------------------
+
+    def _add(self, found: BundleFile, name: str, depth: int) -> None:
+        self.files.append(found)
+        if name == content.BUNDLE_META_NAME:
+            self._meta.append((depth, self._input, found.display, found))
+
+    def _refuse(self, display: str, reason: str) -> None:
+        self.refused.append(Refusal(display, reason))
+
+    def _finish(self) -> None:
+        self.files.sort(key=lambda f: f.display)
+        self.refused.sort(key=lambda r: r.display)
+        for *_, found in sorted(self._meta, key=lambda m: m[:3]):
+            doc = _load_meta(found)
+            if isinstance(doc, str):
+                self.metadata_errors.append(f"{found.display}: {doc}")
+            elif self.metadata_source is None:
+                self.metadata, self.metadata_source = doc, found.display
+                self.metadata_errors.extend(f"{found.display}: {e}" for e in _check_meta(doc))
+            else:
+                self.metadata_errors.append(
+                    f"{found.display}: another bundle.json, ignored (using {self.metadata_source})"
+                )
+
+
+def open_bundle(
+    paths: Sequence[str | os.PathLike[str]], limits: IntakeLimits = IntakeLimits()
+) -> Bundle:
+    """Take in every path (directory, file, archive, compressed file) and return the Bundle.
+
+    Bad input becomes ``Bundle.refused`` entries; raises IntakeError only when
+    none of ``paths`` exists or can be read. Close the bundle (or use it as a
+    context manager) to remove extracted data.
+    """
+    given = [os.fspath(p) for p in paths]
+    readable = [p for p in given if os.path.exists(p) and os.access(p, os.R_OK)]
+    if not readable:
+        raise IntakeError(f"no readable input: {', '.join(given) or '(no paths given)'}")
+    bundle = Bundle(given, limits)
+    try:
+        for index, path in enumerate(given):
+            bundle._input = index
+            if path in readable:
+                bundle._take_input(path)
+            else:
+                missing = not os.path.exists(path)
+                bundle._refuse(
+                    path, "does not exist" if missing else "unreadable: permission denied"
+                )
+        bundle._finish()
+    except BaseException:
+        bundle.close()
+        raise
+    return bundle
+
+
+def _load_meta(found: BundleFile) -> dict[str, Any] | str:
+    """Return the parsed bundle.json, or why it cannot be used."""
+    if found.kind != content.BUNDLE_META:
+        return "not a JSON object"
+    if found.size > MAX_META_BYTES:
+        return f"larger than {_human(MAX_META_BYTES)}, ignored"
+    try:
+        doc = json.loads(found.path.read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError) as exc:
+        return f"not valid JSON ({exc})"
+    return doc if isinstance(doc, dict) else "not a JSON object"
+
+
+def _check_meta(doc: dict[str, Any]) -> list[str]:
+    """Return problems with the known keys; values are kept as they are.
+
+    Time zone and collected_at are judged where they are used (the timeline).
+    """
+    problems = [f"{k} is not a string" for k in META_KEYS if not isinstance(doc.get(k, ""), str)]
+    network = doc.get("network")
+    if isinstance(network, str) and network not in NETWORKS:
+        problems.append(f"network {network!r} is not one of {', '.join(NETWORKS)}")
+    return problems
+
+
+def _read_full(src: _Readable, size: int) -> bytes:
+    parts: list[bytes] = []
+    got = 0
+    while got < size:
+        data = src.read(size - got)
+        if not data:
+            break
+        parts.append(data)
+        got += len(data)
+    return b"".join(parts)
+
+
+def _tar_end_problem(archive: tarfile.TarFile) -> str | None:
+    """Say why a tar stream stopped early, or None if it ended with its zero blocks.
+
+    tarfile ends iteration silently at a cut-off or garbled header after the
+    first one, so look at where the stream stopped and what follows.
+    """
+    stream = archive.fileobj
+    if stream.tell() < archive.offset + tarfile.BLOCKSIZE:
+        return "truncated archive: unexpected end of data"
+    while chunk := stream.read(CHUNK):
+        if chunk.strip(b"\0"):
+            return "corrupt archive: invalid header"
+    return None
+
+
+def _local_header(f: IO[bytes]) -> zipfile.ZipInfo | None:
+    """Read one zip local file header; None at anything else. EOFError when cut short."""
+    header = f.read(30)
+    if len(header) < 30:
+        raise EOFError("end of data inside a local header")
+    if header[:4] != b"PK\x03\x04":
+        return None  # the central directory (unreadable, or we would not be here) or garbage
+    flags, method, tm, date, crc, packed, size, n_name, n_extra = struct.unpack(
+        "<4x2x4H3L2H", header
+    )
+    name = f.read(n_name).decode("utf-8" if flags & 0x800 else "cp437", "replace")
+    f.seek(n_extra, os.SEEK_CUR)
+    info = zipfile.ZipInfo(name, _dos_date_time(date, tm))
+    info.compress_type, info.compress_size, info.file_size = method, packed, size
+    info.CRC, info.flag_bits, info.header_offset = crc, flags, f.tell()  # offset of the data
+    return info
+
+
+def _dos_date_time(date: int, tm: int) -> tuple[int, int, int, int, int, int]:
+    return (date >> 9) + 1980, (date >> 5) & 15, date & 31, tm >> 11, (tm >> 5) & 63, (tm & 31) * 2
+
+
+def _dos_mtime(date_time: tuple[int, int, int, int, int, int]) -> float | None:
+    # Zip stores local time without a zone; good enough for inferring a log's year.
+    try:
+        return time.mktime((*date_time, 0, 0, -1))
+    except (OverflowError, ValueError):
+        return None
+
+
+def _zip_special(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "symlink in archive"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device file in archive"
+    return "special file in archive"
+
+
+def _tar_special(member: tarfile.TarInfo) -> str:
+    if member.issym():
+        return f"symlink in archive (-> {member.linkname})"
+    if member.islnk():
+        return f"hard link in archive (-> {member.linkname})"
+    if member.ischr() or member.isblk():
+        return "device file in archive"
+    return "special file in archive"
+
+
+def _file_type(mode: int) -> str:
+    kinds = {"p": "FIFO", "s": "socket", "c": "character device", "b": "block device"}
+    return kinds.get(stat.filemode(mode)[0], "special file")
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "unreadable: permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "does not exist"
+    return f"unreadable: {exc.strerror or exc}"
+
+
+def _broken(exc: BaseException, taken: int | None) -> str:
+    after = "" if taken is None else f" after {taken} members"
+    if isinstance(exc, EOFError) or "unexpected end of data" in str(exc):
+        return f"truncated archive: unexpected end of data{after}"
+    return f"corrupt archive: {exc or type(exc).__name__}{after}"
+
+
+def _bomb(ratio: float, limit: float) -> str:
+    return f"zip bomb: ratio {ratio:.0f}:1 exceeds {limit:g}:1"
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.4g} {unit}"
+        value /= 1024
+    return f"{value:.4g} GiB"

@@ -1,0 +1,47 @@
+"""Secrets out of every output: tokens, passwords, OAuth codes, cookies, Authorization.
+
+Log text has no structure to walk, so text columns are rewritten with
+vectorised regexes that keep the key and replace the value with ``<redacted>``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+MASK = "<redacted>"
+TEXT_COLUMNS = ("message", "event.original", "url.full", "url.path", "error.message")
+
+# Keys whose values are secrets wherever they appear (query strings, key=value, JSON).
+_SECRET_KEYS = (
+    r"access_token|refresh_token|id_token|suite_token|suite_access_token|provider_access_token|"
+    r"corpsecret|client_secret|app_secret|secret|password|passwd|pwd|user_ticket|ticket|"
+    r"session_?key|session_?id|sessionid|sid|skey|api_?key|auth_?token|token"
+)
+# OAuth ``code`` and ``state`` are secrets only as request parameters (a numeric JSON
+# ``code`` is a vendor error code and must survive).
+_PARAM_KEYS = r"code|state|auth_code|authcode"
+
+RULES: tuple[tuple[str, str], ...] = (
+    (
+        rf"""(?i)((?:^|[^A-Za-z0-9_])(?:{_SECRET_KEYS})["']?\s*(?:=|:\s*"|:)\s*)[^&\s"',;}}\]<>]+""",
+        f"${{1}}{MASK}",
+    ),
+    (rf"(?i)([?&;](?:{_PARAM_KEYS})=)[^&\s\"'#<>]+", f"${{1}}{MASK}"),
+    (r"(?i)\b((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)[^\r\n\"',}]+", f"${{1}}{MASK}"),
+    (r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+", f"${{1}}{MASK}"),
+    (r"(?i)\b((?:set-)?cookie[\"']?\s*[:=]\s*[\"']?)[^\r\n\"']+", f"${{1}}{MASK}"),
+    (r"\b(eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.)[A-Za-z0-9_-]+", f"${{1}}{MASK}"),
+)
+
+
+def redact_text(expr: pl.Expr) -> pl.Expr:
+    """Return ``expr`` with every secret value masked."""
+    for pattern, replacement in RULES:
+        expr = expr.str.replace_all(pattern, replacement)
+    return expr
+
+
+def redact_events(events: pl.DataFrame) -> pl.DataFrame:
+    """Mask secrets in the text columns of an event frame."""
+    present = [name for name in TEXT_COLUMNS if name in events.columns]
+    return events.with_columns(redact_text(pl.col(name)).alias(name) for name in present)

@@ -1,0 +1,101 @@
+"""The one event schema every parser's output is conformed to.
+
+Names follow the Elastic Common Schema where ECS has a field; loginlens' own
+facts live under ``loginlens.*`` and vendor or tool specifics under their own
+namespace. Provenance (``loginlens.source``, ``loginlens.record``) lets every
+event be opened in the tool that produced the original.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+TIMESTAMP = "@timestamp"
+SOURCE = "loginlens.source"
+RECORD = "loginlens.record"
+
+UTC_MICROS = pl.Datetime("us", "UTC")
+
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    TIMESTAMP: UTC_MICROS,
+    "event.kind": pl.String(),
+    "event.dataset": pl.String(),
+    "event.action": pl.String(),
+    "event.outcome": pl.String(),
+    "event.duration": pl.Int64(),
+    "event.original": pl.String(),
+    "message": pl.String(),
+    "log.level": pl.String(),
+    "log.logger": pl.String(),
+    "host.hostname": pl.String(),
+    "process.pid": pl.Int64(),
+    "process.thread.id": pl.Int64(),
+    "source.ip": pl.String(),
+    "source.port": pl.Int32(),
+    "destination.ip": pl.String(),
+    "destination.port": pl.Int32(),
+    "destination.domain": pl.String(),
+    "network.transport": pl.String(),
+    "network.protocol": pl.String(),
+    "network.community_id": pl.String(),
+    "dns.id": pl.Int32(),
+    "dns.question.name": pl.String(),
+    "dns.question.type": pl.String(),
+    "dns.response_code": pl.String(),
+    "dns.resolved_ip": pl.List(pl.String()),
+    "tls.version": pl.String(),
+    "tls.cipher": pl.String(),
+    "tls.established": pl.Boolean(),
+    "tls.client.server_name": pl.String(),
+    "tls.server.subject": pl.String(),
+    "tls.server.issuer": pl.String(),
+    "loginlens.tls.alert": pl.String(),
+    "http.request.method": pl.String(),
+    "http.request.id": pl.String(),
+    "http.response.status_code": pl.Int32(),
+    "url.full": pl.String(),
+    "url.domain": pl.String(),
+    "url.path": pl.String(),
+    "error.code": pl.String(),
+    "error.message": pl.String(),
+    "related.ip": pl.String(),
+    "netlog.net_error": pl.String(),
+    SOURCE: pl.String(),
+    RECORD: pl.Int64(),
+    "loginlens.kind": pl.String(),
+    "loginlens.format": pl.String(),
+}
+
+# Columns a parser must always fill; the rest default to null.
+REQUIRED = (SOURCE, RECORD, "loginlens.kind", "event.kind")
+
+
+class SchemaError(ValueError):
+    """A parser produced columns outside the declared schema (a programming error)."""
+
+
+def empty_events() -> pl.DataFrame:
+    """Return a frame with no rows and every schema column."""
+    return pl.DataFrame(schema=EVENT_SCHEMA)
+
+
+def conform(frame: pl.DataFrame) -> pl.DataFrame:
+    """Return ``frame`` with exactly the schema's columns, order and types.
+
+    Missing columns become nulls; known columns are cast (strictly, so a
+    parser bug surfaces here rather than as silent nulls downstream).
+    """
+    unknown = [name for name in frame.columns if name not in EVENT_SCHEMA]
+    if unknown:
+        raise SchemaError(f"columns outside the event schema: {', '.join(sorted(unknown))}")
+    missing = [name for name in REQUIRED if name not in frame.columns]
+    if missing and frame.height:
+        raise SchemaError(f"required columns missing: {', '.join(missing)}")
+    return frame.select(
+        (
+            pl.col(name).cast(dtype, strict=True)
+            if name in frame.columns
+            else pl.lit(None, dtype=dtype).alias(name)
+        )
+        for name, dtype in EVENT_SCHEMA.items()
+    )

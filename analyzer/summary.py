@@ -1,0 +1,69 @@
+"""A short account of a timeline: span, sources, levels, and the commonest errors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from analyzer.schema import RECORD, SOURCE, TIMESTAMP
+
+LEVEL_ORDER = ("fatal", "error", "warn", "info", "debug", "trace")
+PROBLEM_LEVELS = ("fatal", "error", "warn")
+
+# Variable parts of a message, replaced so that messages differing only in them group together.
+_TEMPLATE_RULES = (
+    (r"https?://\S+", "<url>"),
+    (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "<uuid>"),
+    (r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b", "<ip>"),
+    (r"\b0x[0-9a-fA-F]+\b", "<hex>"),
+    (r"\b[0-9a-fA-F]*\d[0-9a-fA-F]*(?:[-_][0-9a-fA-F]+)+\b", "<id>"),
+    (r"\b[0-9a-fA-F]{16,}\b", "<hex>"),
+    # Error codes are what tells one failure from another: keep them.
+    (r"(?i)(\b(?:err_?code|code|net_error|status)[\"']?\s*[:= ]\s*)(-?\d+)", "${1}#${2}"),
+    (r"(^|[^#\w.])-?\d+(?:\.\d+)?\b", "${1}<n>"),
+    (r"#(-?\d)", "${1}"),
+)
+
+
+def message_template(expr: pl.Expr) -> pl.Expr:
+    """The first line of a message with numbers, addresses and ids replaced by placeholders."""
+    first_line = expr.str.split("\n").list.first().str.slice(0, 300)
+    for pattern, placeholder in _TEMPLATE_RULES:
+        first_line = first_line.str.replace_all(pattern, placeholder)
+    return first_line.str.strip_chars().str.slice(0, 160)
+
+
+def summarize(events: pl.DataFrame, top: int = 10) -> dict[str, Any]:
+    """Return span, per-source and per-level counts, and the ``top`` error templates."""
+    stamped = events.get_column(TIMESTAMP).drop_nulls()
+    first: datetime | None = stamped.min() if stamped.len() else None  # type: ignore[assignment]
+    last: datetime | None = stamped.max() if stamped.len() else None  # type: ignore[assignment]
+    levels = dict(events.group_by("log.level").len().sort("len", descending=True).iter_rows())
+    ordered_levels = {name: levels.pop(name) for name in LEVEL_ORDER if name in levels}
+    ordered_levels.update({(name or "none"): count for name, count in levels.items()})
+    problems = events.filter(pl.col("log.level").is_in(PROBLEM_LEVELS))
+    templates = (
+        problems.with_columns(template=message_template(pl.col("message")))
+        .group_by("template")
+        .agg(
+            count=pl.len(),
+            level=pl.col("log.level").mode().first(),
+            source=pl.col(SOURCE).first(),
+            record=pl.col(RECORD).first(),
+            example=pl.col("message").first().str.split("\n").list.first().str.slice(0, 200),
+        )
+        .sort(["count", "template"], descending=[True, False])
+        .head(top)
+    )
+    return {
+        "events": events.height,
+        "with_timestamp": stamped.len(),
+        "first": first.isoformat() if first else None,
+        "last": last.isoformat() if last else None,
+        "span_s": (last - first).total_seconds() if first and last else None,
+        "by_source": dict(events.group_by(SOURCE).len().sort(SOURCE).iter_rows()),
+        "levels": ordered_levels,
+        "top_errors": templates.to_dicts(),
+    }

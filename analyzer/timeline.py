@@ -1,0 +1,173 @@
+"""Bundle → one timeline: run the parser for each file and keep its ledger entry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
+
+from analyzer.intake import Bundle, BundleFile, IntakeLimits, open_bundle
+from analyzer.ledger import SourceReport
+from analyzer.redact import redact_events
+from analyzer.schema import TIMESTAMP, conform, empty_events
+from parsers.errors import ParseError
+from parsers.logs.timestamps import TimeContext
+
+# Kinds recognised by content whose parsers are not part of this release yet.
+PENDING_KINDS = {"har": "HAR", "netlog": "Chrome NetLog", "pcap": "pcap", "pcapng": "pcapng"}
+
+Progress = Callable[[int, int, BundleFile], None]
+
+
+class UsageError(ValueError):
+    """A caller-supplied option is invalid (for example an unknown time zone)."""
+
+
+@dataclass
+class Timeline:
+    """Every event of a bundle, in time order, with the account of every input."""
+
+    inputs: list[str]
+    metadata: dict[str, Any]
+    events: pl.DataFrame
+    sources: list[SourceReport]
+    notes: list[str] = field(default_factory=list)
+
+
+def load_timeline(
+    paths: Sequence[str | Path],
+    tz: str | None = None,
+    limits: IntakeLimits | None = None,
+    progress: Progress | None = None,
+    redact: bool = True,
+) -> Timeline:
+    """Open the bundle at ``paths``, parse every input and merge the events.
+
+    Raises ``IntakeError`` when no path exists and ``UsageError`` for a bad ``tz``.
+    """
+    if tz is not None:
+        _zone(tz, "--tz")
+    with open_bundle(paths, limits or IntakeLimits()) as bundle:
+        timeline = _parse_bundle(bundle, tz, progress)
+    if redact:
+        timeline.events = redact_events(timeline.events)
+    return timeline
+
+
+def _parse_bundle(bundle: Bundle, tz: str | None, progress: Progress | None) -> Timeline:
+    notes = list(bundle.metadata_errors)
+    zone, zone_source = _choose_zone(tz, bundle.metadata, notes)
+    collected = _collected_at(bundle.metadata, zone, notes)
+    frames: list[pl.DataFrame] = []
+    sources: list[SourceReport] = []
+    for index, file in enumerate(bundle.files):
+        if progress:
+            progress(index, len(bundle.files), file)
+        frame, report = _parse_file(file, zone, zone_source, collected)
+        sources.append(report)
+        if frame is not None and frame.height:
+            frames.append(frame)
+    sources.extend(
+        SourceReport(
+            path=refusal.display,
+            kind="refused",
+            errors=[{"record": None, "reason": refusal.reason}],
+            errors_total=1,
+            skipped=1,
+        )
+        for refusal in bundle.refused
+    )
+    events = pl.concat(frames, how="vertical") if frames else empty_events()
+    events = events.sort(TIMESTAMP, "loginlens.source", "loginlens.record", nulls_last=True)
+    return Timeline(
+        inputs=list(bundle.inputs),
+        metadata=dict(bundle.metadata),
+        events=conform(events),
+        sources=sources,
+        notes=notes,
+    )
+
+
+def _parse_file(
+    file: BundleFile, zone: str | None, zone_source: str, collected: datetime | None
+) -> tuple[pl.DataFrame | None, SourceReport]:
+    started = time.perf_counter()
+    if file.kind == "log":
+        from parsers.logs.parser import parse_log
+
+        context = TimeContext(
+            zone=zone,
+            zone_source=zone_source,
+            reference=collected or _local(file.mtime, zone),
+            reference_source="bundle.json collected_at" if collected else "file modification time",
+        )
+        try:
+            return parse_log(file.path, file.display, context)
+        except ParseError as exc:
+            report = SourceReport(path=file.display, kind="log", bytes=file.size)
+            report.error(None, exc.reason)
+            return None, report
+    report = SourceReport(path=file.display, kind=file.kind, bytes=file.size, format=file.detail)
+    if file.kind in PENDING_KINDS:
+        report.error(
+            None,
+            f"recognised as {PENDING_KINDS[file.kind]}; this release has no "
+            "parser for it yet, so it was not read",
+        )
+    elif file.kind == "binary":
+        report.error(None, f"not a recognised input ({file.detail or 'binary data'})")
+    elif file.kind == "empty":
+        report.details["note"] = "empty file"
+    report.seconds = time.perf_counter() - started
+    return None, report
+
+
+def _zone(name: str, where: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(
+            f"{where}: unknown time zone {name!r} (use an IANA name such as Asia/Shanghai)"
+        ) from exc
+
+
+def _choose_zone(
+    tz: str | None, metadata: dict[str, Any], notes: list[str]
+) -> tuple[str | None, str]:
+    """Pick the zone for naive timestamps: --tz, then bundle.json, else the file decides."""
+    if tz:
+        return tz, "--tz"
+    meta_zone = metadata.get("timezone")
+    if isinstance(meta_zone, str) and meta_zone:
+        try:
+            _zone(meta_zone, "bundle.json timezone")
+            return meta_zone, "bundle.json timezone"
+        except UsageError as exc:
+            notes.append(f"{exc}; ignored")
+    return None, "offset written in the log, else UTC"
+
+
+def _collected_at(metadata: dict[str, Any], zone: str | None, notes: list[str]) -> datetime | None:
+    """``collected_at`` as naive local time in ``zone`` (the frame logs without a year live in)."""
+    value = metadata.get("collected_at")
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        notes.append(f"bundle.json collected_at {value!r} is not ISO 8601; ignored")
+        return None
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(ZoneInfo(zone) if zone else UTC).replace(tzinfo=None)
+
+
+def _local(epoch: float | None, zone: str | None) -> datetime:
+    moment = datetime.fromtimestamp(epoch, UTC) if epoch is not None else datetime.now(UTC)
+    return moment.astimezone(ZoneInfo(zone) if zone else UTC).replace(tzinfo=None)

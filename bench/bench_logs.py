@@ -1,0 +1,393 @@
+"""Client-log ingest benchmark: loginlens against lnav and ripgrep on the same file.
+
+Generates (or reuses) a ~100 MiB Electron client log, then in one run times
+loginlens' in-process ingest (``load_timeline``: parse + redaction), the
+``loginlens events --format parquet`` CLI, lnav's indexing
+(``lnav -n -c ';SELECT count(*) FROM all_logs'``) and ``rg -c`` for the
+patterns the log signatures look for. Prints seconds, MiB/s, lines/s, peak RSS
+and the ratio peer/loginlens (>1 means loginlens is faster). Prints figures;
+never asserts time.
+
+Usage: ``python -m bench.bench_logs [--mb 100] [--keep FILE] [--repeat 2] [--profile]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import json
+import os
+import platform
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.gen_client_log import DEFAULT_SEED, SIGNATURE_PATTERNS, GenStats, generate, load_stats
+
+ROOT = Path(__file__).resolve().parents[1]
+MIB = 2**20
+LNAV_QUERY = ";SELECT count(*) FROM all_logs"
+LNAV_FORMAT_QUERY = ";SELECT log_format, count(*) FROM all_logs GROUP BY log_format"
+LNAV_SAMPLE_LINES = 5000
+# Run in a fresh interpreter: one ingest, then its own peak RSS (ru_maxrss is KiB on Linux).
+_RSS_CHILD = """
+import json, resource, sys, time
+from analyzer.timeline import load_timeline
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+timeline = load_timeline([sys.argv[1]])
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+scale = 1 if sys.platform == "darwin" else 1024
+print(json.dumps({"seconds": seconds, "events": timeline.events.height,
+                  "peak": peak * scale, "base": base * scale}))
+"""
+
+
+@dataclass
+class Row:
+    """One tool's measurement."""
+
+    tool: str
+    runs: list[float] = field(default_factory=list)
+    rss_bytes: int | None = None
+    count: int | None = None
+    note: str = ""
+    missing: bool = False
+
+    @property
+    def seconds(self) -> float | None:
+        """Best (smallest) wall time, or None when the tool did not run."""
+        return min(self.runs) if self.runs else None
+
+
+@dataclass
+class BenchResult:
+    """Everything one benchmark run measured."""
+
+    path: Path
+    stats: GenStats
+    rows: list[Row]
+    events: int
+    records: int
+    log_format: str
+    verdict: str
+    lnav_count: int | None = None
+    rg_count: int | None = None
+
+
+@dataclass
+class _Run:
+    seconds: float
+    returncode: int
+    stdout: str
+    stderr: str
+    rss_bytes: int | None
+
+
+def ensure_log(mb: float, keep: Path | None, seed: int = DEFAULT_SEED) -> tuple[Path, GenStats]:
+    """Return the benchmark log and its stats, generating it unless a matching one exists."""
+    path = keep or Path(tempfile.gettempdir()) / f"loginlens-bench-{mb:g}mb-{seed}.log"
+    stats = load_stats(path)
+    if stats is not None and stats.target_mb == mb and stats.seed == seed:
+        print(f"reusing {path} (generated earlier; {stats.bytes / MIB:.1f} MiB)")
+        return path, stats
+    print(f"generating {path} ({mb:g} MiB, seed {seed}) ...", flush=True)
+    stats = generate(path, mb, seed)
+    print(f"  generated in {stats.seconds:.1f}s")
+    return path, stats
+
+
+def _warm(path: Path) -> None:
+    """Read the file once so every tool starts from the page cache."""
+    with path.open("rb") as handle:
+        while handle.read(16 * MIB):
+            pass
+
+
+def _gnu_time() -> str | None:
+    """``/usr/bin/time`` if it is GNU time (``-f %M -o FILE`` reports the child's peak RSS)."""
+    path = shutil.which("time", path="/usr/bin:/bin")
+    if path is None:
+        return None
+    probe = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
+    return path if "GNU" in probe.stdout + probe.stderr else None
+
+
+GNU_TIME = _gnu_time()
+
+
+def _run(cmd: Sequence[str], env: dict[str, str] | None = None) -> _Run:
+    """Run ``cmd`` to completion; wall time and, with GNU time, the command's peak RSS.
+
+    Peak RSS is not taken from ``wait4``: on Linux a child inherits its parent's
+    high-water mark across fork/exec, so children of this (large) process would
+    all look large. GNU time forks the command from a tiny process instead; its
+    own fork+exec adds about a millisecond to the wall time.
+    """
+    with tempfile.TemporaryDirectory(prefix="loginlens-bench-run-") as tmp:
+        out, err, rss_file = (Path(tmp) / name for name in ("out", "err", "rss"))
+        full = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *cmd] if GNU_TIME else list(cmd)
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            started = time.perf_counter()
+            code = subprocess.run(
+                full, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, env=env, check=False
+            ).returncode
+            seconds = time.perf_counter() - started
+        rss: int | None = None
+        if GNU_TIME and rss_file.exists():
+            last = _last_int(rss_file.read_text(errors="replace"))
+            rss = last * 1024 if last is not None else None  # GNU time %M is KiB
+        return _Run(
+            seconds, code, out.read_text(errors="replace"), err.read_text(errors="replace"), rss
+        )
+
+
+def _python_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _last_int(text: str) -> int | None:
+    """The last integer-only line of a tool's output (lnav's table, rg's count)."""
+    for line in reversed(text.strip().splitlines()):
+        if line.strip().isdigit():
+            return int(line.strip())
+    return None
+
+
+def bench_ingest(path: Path, repeat: int) -> tuple[Row, int, int, str]:
+    """Time ``load_timeline`` in this process; peak RSS from one fresh interpreter."""
+    from analyzer.timeline import load_timeline
+
+    row = Row("loginlens ingest (load_timeline)")
+    events = records = 0
+    log_format = ""
+    for _ in range(repeat):
+        gc.collect()
+        started = time.perf_counter()
+        timeline = load_timeline([path])
+        row.runs.append(time.perf_counter() - started)
+        events = timeline.events.height
+        records = sum(source.records for source in timeline.sources)
+        log_format = ", ".join(str(source.format) for source in timeline.sources)
+        del timeline
+    row.count = events
+    child = _run([sys.executable, "-c", _RSS_CHILD, str(path)], _python_env())
+    if child.returncode == 0:
+        doc = json.loads(child.stdout.strip().splitlines()[-1])
+        # Without GNU time the child's ru_maxrss includes this process's (inherited) peak.
+        row.rss_bytes = child.rss_bytes or (int(doc["peak"]) if GNU_TIME else None)
+        base = f", {doc['base'] / MIB:.0f} MiB after imports" if GNU_TIME else ""
+        row.note = f"{events:,} events, {log_format}; fresh process {doc['seconds']:.2f}s{base}"
+    else:
+        row.note = f"{events:,} events; RSS child failed: {child.stderr.strip()[-200:]}"
+    return row, events, records, log_format
+
+
+def bench_cli(path: Path, repeat: int) -> Row:
+    """Time ``python -m analyzer.cli events FILE --format parquet -o OUT -q`` end to end."""
+    row = Row("loginlens CLI events → parquet")
+    with tempfile.TemporaryDirectory(prefix="loginlens-bench-") as tmp:
+        out = Path(tmp) / "events.parquet"
+        cmd = [
+            sys.executable,
+            "-m",
+            "analyzer.cli",
+            "events",
+            str(path),
+            "--format",
+            "parquet",
+            "-o",
+            str(out),
+            "-q",
+        ]
+        for _ in range(repeat):
+            run = _run(cmd, _python_env())
+            if run.returncode != 0:
+                row.note = f"exit {run.returncode}: {run.stderr.strip()[-300:]}"
+                return row
+            row.runs.append(run.seconds)
+            row.rss_bytes = max(row.rss_bytes or 0, run.rss_bytes or 0) or None
+        import polars as pl
+
+        row.count = pl.scan_parquet(out).select(pl.len()).collect().item()
+        row.note = f"{row.count:,} events, {out.stat().st_size / MIB:.1f} MiB parquet"
+    return row
+
+
+def bench_lnav(path: Path, stats: GenStats, repeat: int) -> Row:
+    """Time lnav indexing the file; check it recognised the records."""
+    row = Row("lnav -n (SELECT count(*) FROM all_logs)")
+    lnav = shutil.which("lnav")
+    if lnav is None:
+        row.missing, row.note = True, "not installed"
+        return row
+    with tempfile.TemporaryDirectory(prefix="loginlens-bench-lnav-") as home:
+        env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=home)
+        for _ in range(repeat):
+            run = _run([lnav, "-n", "-c", LNAV_QUERY, str(path)], env)
+            if run.returncode != 0:
+                row.note = f"exit {run.returncode}: {run.stderr.strip()[-300:]}"
+                return row
+            row.runs.append(run.seconds)
+            row.rss_bytes = max(row.rss_bytes or 0, run.rss_bytes or 0) or None
+            row.count = _last_int(run.stdout)
+        formats = _lnav_formats(lnav, path, Path(home), env)
+    if not row.count:
+        row.note = f"lnav did NOT parse the format (count {row.count}); it only loaded text"
+    elif row.count == stats.records:
+        row.note = f"{row.count:,} records = generator's records; lnav format: {formats}"
+    else:
+        row.note = (
+            f"{row.count:,} records but generator wrote {stats.records:,}; lnav format: {formats}"
+        )
+    return row
+
+
+def _lnav_formats(lnav: str, path: Path, home: Path, env: dict[str, str]) -> str:
+    """Which lnav format(s) claimed the first lines of the file (untimed)."""
+    sample = home / "sample.log"
+    with path.open("rb") as src, sample.open("wb") as dst:
+        for _, line in zip(range(LNAV_SAMPLE_LINES), src, strict=False):
+            dst.write(line)
+    run = _run([lnav, "-n", "-c", LNAV_FORMAT_QUERY, str(sample)], env)
+    rows = [line.split() for line in run.stdout.strip().splitlines()[1:] if line.strip()]
+    found = ", ".join(f"{r[0]} {int(r[-1]):,}" for r in rows if len(r) >= 2 and r[-1].isdigit())
+    return f"{found or 'none'} of first {LNAV_SAMPLE_LINES:,} lines"
+
+
+def bench_rg(path: Path, stats: GenStats, repeat: int) -> Row:
+    """Time ``rg -c`` for the signature patterns; check its count against the generator's."""
+    row = Row("rg -c (signature patterns)")
+    rg = shutil.which("rg")
+    if rg is None:
+        row.missing, row.note = True, "not installed"
+        return row
+    cmd = [rg, "-c", *(arg for pattern in SIGNATURE_PATTERNS for arg in ("-e", pattern)), str(path)]
+    for _ in range(repeat):
+        run = _run(cmd)
+        if run.returncode not in (0, 1):
+            row.note = f"exit {run.returncode}: {run.stderr.strip()[-300:]}"
+            return row
+        row.runs.append(run.seconds)
+        row.rss_bytes = max(row.rss_bytes or 0, run.rss_bytes or 0) or None
+        row.count = _last_int(run.stdout) or 0
+    same = "=" if row.count == stats.signature_lines else "≠"
+    row.note = f"{row.count:,} matching lines {same} generator's {stats.signature_lines:,}"
+    return row
+
+
+def _verdict(ingest: Row, lnav: Row) -> str:
+    if ingest.seconds is None:
+        return "verdict: loginlens ingest did not run"
+    if lnav.seconds is None:
+        return f"verdict: lnav {lnav.note or 'did not run'}; budget (>1× lnav) not checked"
+    ratio = lnav.seconds / ingest.seconds
+    if ratio >= 1:
+        return f"verdict: loginlens ingest is {ratio:.1f}× faster than lnav indexing (budget: >1×)"
+    return (
+        f"verdict: loginlens ingest is {1 / ratio:.1f}× slower than lnav indexing "
+        f"(budget: >1×) — OVER BUDGET"
+    )
+
+
+def print_table(result: BenchResult, repeat: int) -> None:
+    """Print the figures of one run."""
+    stats, size = result.stats, result.stats.bytes / MIB
+    base = result.rows[0].seconds
+    head = (
+        f"{'tool':<42} {'seconds':>8} {'MiB/s':>8} {'lines/s':>11} {'peak RSS':>9} "
+        f"{'ratio':>7}  notes"
+    )
+    print()
+    print(f"file: {result.path}  {size:.1f} MiB, {stats.lines:,} lines, {stats.records:,} records")
+    print(f"best of {repeat}; ratio = tool seconds / loginlens ingest (>1: loginlens faster)")
+    print(head)
+    print("-" * len(head))
+    for row in result.rows:
+        secs = row.seconds
+        if secs is None:
+            print(f"{row.tool:<42} {'-':>8} {'-':>8} {'-':>11} {'-':>9} {'-':>7}  {row.note}")
+            continue
+        rss = f"{row.rss_bytes / MIB:.0f} MiB" if row.rss_bytes else "-"
+        ratio = f"{secs / base:.2f}×" if base else "-"
+        print(
+            f"{row.tool:<42} {secs:>8.3f} {size / secs:>8.1f} {stats.lines / secs:>11,.0f} "
+            f"{rss:>9} {ratio:>7}  {row.note}"
+        )
+    print(result.verdict)
+
+
+def profile_ingest(path: Path, top: int = 25) -> None:
+    """Run one ingest under cProfile and print the heaviest calls (cumulative, then own time)."""
+    from analyzer.timeline import load_timeline
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    load_timeline([path])
+    profiler.disable()
+    for key in ("cumulative", "tottime"):
+        print(f"\ncProfile of one load_timeline, by {key}:")
+        pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats(key).print_stats(top)
+
+
+def run(mb: float, keep: Path | None, repeat: int, seed: int = DEFAULT_SEED) -> BenchResult:
+    """Generate or reuse the log, measure every tool, print the table and return the figures."""
+    import polars as pl
+
+    path, stats = ensure_log(mb, keep, seed)
+    print(f"python {platform.python_version()}, polars {pl.__version__}, {os.cpu_count()} CPUs")
+    _warm(path)
+    print("timing loginlens ingest ...", flush=True)
+    ingest, events, records, log_format = bench_ingest(path, repeat)
+    print("timing loginlens CLI ...", flush=True)
+    cli = bench_cli(path, repeat)
+    print("timing lnav ...", flush=True)
+    lnav = bench_lnav(path, stats, repeat)
+    print("timing rg ...", flush=True)
+    rg = bench_rg(path, stats, repeat)
+    result = BenchResult(
+        path=path,
+        stats=stats,
+        rows=[ingest, cli, lnav, rg],
+        events=events,
+        records=records,
+        log_format=log_format,
+        verdict=_verdict(ingest, lnav),
+        lnav_count=lnav.count,
+        rg_count=rg.count,
+    )
+    print_table(result, repeat)
+    return result
+
+
+def main(argv: list[str] | None = None) -> BenchResult:
+    """Command-line entry point; returns the measurements for callers such as the tests."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_logs",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--mb", type=float, default=100.0, help="log size in MiB (default 100)")
+    parser.add_argument("--keep", type=Path, help="generate/reuse the log at FILE instead of /tmp")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per tool; best is kept")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
+    parser.add_argument("--profile", action="store_true", help="also cProfile one ingest")
+    args = parser.parse_args(argv)
+    result = run(args.mb, args.keep, max(1, args.repeat), args.seed)
+    if args.profile:
+        profile_ingest(result.path)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""Client log files → events in the common schema.
+
+The whole file is decoded once and split into a polars column of lines; the
+formats seen in a sample are then tried in order of how well they scored, each
+as one vectorised regex pass over the lines not yet claimed. Lines no format
+claims continue the record above them (stack traces, wrapped JSON), or, with
+no record above, become raw events of their own. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from analyzer.ledger import SourceReport
+from analyzer.schema import conform
+from parsers.errors import ParseError
+from parsers.logs import jsonl
+from parsers.logs.fields import extract_fields
+from parsers.logs.formats import (
+    BY_NAME,
+    FORMATS,
+    GENERIC,
+    JSON_LINES,
+    LEADING_LEVEL,
+    LEVEL_WORD,
+    LEVELS,
+    LOGFMT,
+    SYSLOG_SEVERITY,
+    LogFormat,
+)
+from parsers.logs.timestamps import LAYOUTS, TimeContext, parse_timestamps
+
+SAMPLE_LINES = 4000
+ANSI = r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+UNRECOGNISED = "unrecognised"
+_LOGFMT_LEVEL = r'(?:^|\s)(?:level|lvl|severity)="?([A-Za-z]+)'
+_LOGFMT_MSG = r'(?:^|\s)(?:msg|message)=(?:"((?:[^"\\]|\\.)*)"|(\S+))'
+
+
+@dataclass(frozen=True)
+class LogLimits:
+    """Caps that keep one hostile line or endless continuation from swallowing the timeline."""
+
+    max_line_chars: int = 1 << 20
+    max_record_lines: int = 500
+
+
+def parse_log(
+    path: Path,
+    display: str,
+    context: TimeContext,
+    limits: LogLimits = LogLimits(),
+) -> tuple[pl.DataFrame, SourceReport]:
+    """Parse one client log file; return its events and its ledger entry.
+
+    Raises ``ParseError`` only when the file cannot be read at all.
+    """
+    from parsers.text import decode
+
+    started = time.perf_counter()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ParseError(display, exc.strerror or str(exc)) from exc
+    decoded = decode(data)
+    report = SourceReport(path=display, kind="log", bytes=len(data))
+    report.details["encoding"] = decoded.encoding + (" (BOM)" if decoded.bom else "")
+    if decoded.replaced:
+        report.details["replaced_characters"] = decoded.replaced
+        report.error(
+            None, f"{decoded.replaced} undecodable byte sequence(s) replaced", skipped=False
+        )
+    lines = _split_lines(decoded.text, report, limits)
+    events = _parse_lines(lines, display, context, report, limits)
+    report.records = events.height
+    report.seconds = time.perf_counter() - started
+    return events, report
+
+
+def _split_lines(text: str, report: SourceReport, limits: LogLimits) -> pl.DataFrame:
+    """Return ``line_no``, ``raw`` (as written, less CR) and ``line`` (ANSI colours removed)."""
+    raw = pl.Series("raw", [text]).str.split("\n").explode()
+    if text.endswith("\n"):
+        raw = raw.head(raw.len() - 1)
+    frame = pl.DataFrame({"raw": raw}).with_columns(
+        line_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+        raw=pl.col("raw").str.strip_suffix("\r"),
+    )
+    long_lines = frame.filter(pl.col("raw").str.len_chars() > limits.max_line_chars)
+    for line_no, length in long_lines.select("line_no", pl.col("raw").str.len_chars()).iter_rows():
+        report.error(
+            line_no, f"line of {length} characters cut to {limits.max_line_chars}", skipped=False
+        )
+    if long_lines.height:
+        frame = frame.with_columns(pl.col("raw").str.slice(0, limits.max_line_chars))
+    clean = pl.col("raw").str.replace_all(ANSI, "") if "\x1b" in text else pl.col("raw")
+    report.details["lines"] = frame.height
+    return frame.with_columns(line=clean)
+
+
+def detect_formats(lines: pl.Series) -> list[tuple[LogFormat, float]]:
+    """Score every format on a sample of non-blank lines; best first, generic always last."""
+    sample = lines.filter(lines.str.strip_chars() != "")
+    if sample.len() > SAMPLE_LINES:
+        sample = sample.gather_every(sample.len() // SAMPLE_LINES)
+    if sample.is_empty():
+        return [(GENERIC, 0.0)]
+    scored = []
+    for priority, fmt in enumerate(FORMATS):
+        share = int(sample.str.contains(fmt.pattern).sum()) / sample.len()
+        if share > 0 or fmt is GENERIC:
+            scored.append((fmt, share, priority))
+    scored.sort(key=lambda item: (item[0] is GENERIC, -item[1], item[2]))
+    return [(fmt, share) for fmt, share, _ in scored]
+
+
+def _parse_lines(
+    lines: pl.DataFrame,
+    display: str,
+    context: TimeContext,
+    report: SourceReport,
+    limits: LogLimits,
+) -> pl.DataFrame:
+    candidates = detect_formats(lines.get_column("line"))
+    starts, pending = [], lines.filter(pl.col("line").str.strip_chars() != "")
+    for fmt, _ in candidates:
+        if pending.is_empty():
+            break
+        hits = pending.get_column("line").str.contains(fmt.pattern)
+        matched, pending = pending.filter(hits), pending.filter(~hits)
+        if fmt is JSON_LINES:
+            matched, rejected = _extract_json(matched, report)
+            pending = pl.concat([pending, rejected]).sort("line_no")
+        else:
+            matched = _extract_regex(matched, fmt)
+        if matched.height:
+            starts.append(matched.with_columns(format=pl.lit(fmt.name)))
+    counts = {frame["format"][0]: frame.height for frame in starts}
+    records = _assemble_records(lines, starts, report, limits)
+    report.format = max(counts, key=lambda name: counts[name]) if counts else UNRECOGNISED
+    report.details["formats"] = counts
+    return _to_events(records, display, context, report, counts)
+
+
+def _extract_regex(matched: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
+    groups = matched.select(
+        "line_no", fields=pl.col("line").str.extract_groups(fmt.pattern)
+    ).unnest("fields")
+    if fmt is GENERIC:
+        rest = pl.col("rest")
+        groups = groups.with_columns(
+            level=rest.str.slice(0, 48).str.extract(LEVEL_WORD, 1),
+            message=rest.str.replace(LEADING_LEVEL, ""),
+        )
+    elif fmt is LOGFMT:
+        rest = pl.col("rest")
+        groups = groups.with_columns(
+            level=rest.str.extract(_LOGFMT_LEVEL, 1),
+            message=pl.coalesce(
+                rest.str.extract(_LOGFMT_MSG, 1), rest.str.extract(_LOGFMT_MSG, 2), rest
+            ),
+        )
+    if fmt.hex_thread_ids:
+        groups = groups.with_columns(tid=pl.format("0x{}", pl.col("tid").str.strip_prefix("0x")))
+    if fmt.level_codes and "level" in groups.columns:
+        lowered = pl.col("level").str.to_lowercase()
+        groups = groups.with_columns(
+            level=lowered.replace_strict(fmt.level_codes, default=lowered, return_dtype=pl.String)
+        )
+    return groups.drop("rest", strict=False)
+
+
+def _extract_json(matched: pl.DataFrame, report: SourceReport) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Decode JSON lines; lines that are not JSON objects go back to the pending pool."""
+    columns, failed, reasons = jsonl.decode_records(matched.get_column("line").to_list())
+    for position, reason in zip(failed, reasons, strict=True):
+        report.error(int(matched["line_no"][position]), reason + "; kept as text", skipped=False)
+    keep = pl.Series([True] * matched.height)
+    if failed:
+        keep = keep.scatter(failed, False)
+    decoded = pl.DataFrame(columns, schema=dict.fromkeys(jsonl.COLUMNS, pl.String))
+    good = pl.concat([matched.filter(keep).select("line_no"), decoded], how="horizontal")
+    return good, matched.filter(~keep)
+
+
+def _assemble_records(
+    lines: pl.DataFrame, starts: list[pl.DataFrame], report: SourceReport, limits: LogLimits
+) -> pl.DataFrame:
+    """Join continuation lines onto the record above them; return one row per record."""
+    claimed = pl.concat(starts, how="diagonal_relaxed") if starts else None
+    frame = lines.with_columns(blank=pl.col("line").str.strip_chars() == "")
+    if claimed is not None:
+        frame = frame.join(claimed, on="line_no", how="left", maintain_order="left")
+    else:
+        frame = frame.with_columns(format=pl.lit(None, dtype=pl.String))
+    is_start = pl.col("format").is_not_null()
+    frame = frame.with_columns(after_start=is_start.cum_max())
+    # A line with no record above it stands alone; so does one past the continuation cap.
+    standalone = ~pl.col("after_start") & ~pl.col("blank")
+    frame = frame.with_columns(_record=(is_start | standalone).cum_sum())
+    frame = frame.with_columns(
+        _overflow=(pl.int_range(pl.len()).over("_record") >= limits.max_record_lines)
+    )
+    overflow = int(frame["_overflow"].sum())
+    if overflow:
+        frame = frame.with_columns(
+            _record=(is_start | standalone | (pl.col("_overflow") & ~pl.col("blank"))).cum_sum()
+        )
+        report.error(
+            None,
+            f"{overflow} line(s) past the {limits.max_record_lines}-line record "
+            "cap kept as separate raw events",
+            skipped=False,
+        )
+    unrecognised = frame.filter(
+        pl.col("format").is_null()
+        & ~pl.col("blank")
+        & (~pl.col("after_start") | pl.col("_overflow"))
+    )
+    report.details["unrecognised_lines"] = unrecognised.height
+    if unrecognised.height:
+        report.details["unrecognised_first"] = unrecognised["line_no"].head(10).to_list()
+    report.details["blank_lines"] = int(frame["blank"].sum())
+    frame = frame.filter(pl.col("_record") > 0)  # blank lines before any content
+    heads = frame.filter(pl.col("_record") != pl.col("_record").shift(1).fill_null(-1))
+    continued = frame.filter(pl.col("_record") == pl.col("_record").shift(1).fill_null(-1))
+    if continued.is_empty():
+        return heads.with_columns(
+            continuation=pl.lit(None, dtype=pl.String), raw_rest=pl.lit(None, dtype=pl.String)
+        )
+    tails = continued.group_by("_record", maintain_order=True).agg(
+        continuation=pl.col("line").str.join("\n"),
+        raw_rest=pl.col("raw").str.join("\n"),
+    )
+    report.details["multiline_records"] = tails.height
+    return heads.join(tails, on="_record", how="left", maintain_order="left")
+
+
+def _to_events(
+    records: pl.DataFrame,
+    display: str,
+    context: TimeContext,
+    report: SourceReport,
+    counts: dict[str, int],
+) -> pl.DataFrame:
+    for name in ("ts", "level", "logger", "pid", "tid", "host", "pri", "message"):
+        if name not in records.columns:
+            records = records.with_columns(pl.lit(None, dtype=pl.String).alias(name))
+    for name in ("errcode", "errmsg", "domain", "ip", "url", "request_id"):
+        if name not in records.columns:
+            records = records.with_columns(pl.lit(None, dtype=pl.String).alias(name))
+    layouts = _layouts_for(counts)
+    times = parse_timestamps(records.get_column("ts"), context, layouts)
+    unparsed = records.filter(pl.col("ts").is_not_null() & times.timestamps.is_null())
+    for line_no, ts in unparsed.select("line_no", "ts").head(20).iter_rows():
+        report.error(line_no, f"timestamp {ts[:40]!r} not understood", skipped=False)
+    if unparsed.height > 20:
+        report.errors_total += unparsed.height - 20
+    report.details["timestamps"] = {
+        "parsed": times.parsed,
+        "missing": records.height - times.parsed,
+        "with_offset": times.with_offset,
+        "naive": times.naive,
+        "zone_used": times.zone_used,
+        "year_inferred": times.year_inferred,
+        "date_inferred": times.date_inferred,
+        "reference": (
+            f"{context.reference:%Y-%m-%d} ({context.reference_source})"
+            if times.year_inferred or times.date_inferred
+            else None
+        ),
+    }
+    level = pl.col("level").str.to_lowercase()
+    severity = pl.col("pri").cast(pl.Int64, strict=False) % 8
+    message = (
+        pl.when(pl.col("continuation").is_not_null())
+        .then(
+            pl.format("{}\n{}", pl.col("message").fill_null(pl.col("line")), pl.col("continuation"))
+        )
+        .otherwise(pl.col("message").fill_null(pl.col("line")))
+    )
+    original = (
+        pl.when(pl.col("raw_rest").is_not_null())
+        .then(pl.format("{}\n{}", pl.col("raw"), pl.col("raw_rest")))
+        .otherwise(pl.col("raw"))
+    )
+    events = records.with_columns(times.timestamps).select(
+        "@timestamp",
+        pl.lit("event").alias("event.kind"),
+        pl.lit("log").alias("event.dataset"),
+        original.alias("event.original"),
+        message.str.strip_chars_end().alias("message"),
+        pl.coalesce(
+            level.replace_strict(LEVELS, default=level, return_dtype=pl.String),
+            severity.replace_strict(SYSLOG_SEVERITY, default=None, return_dtype=pl.String),
+        ).alias("log.level"),
+        pl.col("logger").str.strip_chars().replace("", None).alias("log.logger"),
+        pl.col("host").alias("host.hostname"),
+        _integer(pl.col("pid")).alias("process.pid"),
+        _integer(pl.col("tid")).alias("process.thread.id"),
+        pl.col("errcode").alias("error.code"),
+        pl.col("errmsg").alias("error.message"),
+        pl.col("domain").str.to_lowercase().alias("destination.domain"),
+        pl.col("ip").alias("related.ip"),
+        pl.col("url").alias("url.full"),
+        pl.col("request_id").alias("http.request.id"),
+        pl.lit(display).alias("loginlens.source"),
+        pl.col("line_no").alias("loginlens.record"),
+        pl.lit("log").alias("loginlens.kind"),
+        pl.col("format").fill_null(UNRECOGNISED).alias("loginlens.format"),
+    )
+    return conform(extract_fields(events))
+
+
+def _layouts_for(counts: dict[str, int]) -> list[str] | None:
+    """The timestamp layouts the formats in use need; None (all) if any format may use any."""
+    layouts: list[str] = []
+    for name in counts:
+        fmt = BY_NAME[name]
+        if fmt.layouts is None:
+            return None
+        layouts.extend(layout for layout in fmt.layouts if layout not in layouts)
+    return [name for name in LAYOUTS if name in layouts] or None
+
+
+def _integer(text: pl.Expr) -> pl.Expr:
+    """Decimal or 0x-hex process/thread ids; anything else is null."""
+    hex_digits = text.str.strip_prefix("0x")
+    return (
+        pl.when(text.str.starts_with("0x"))
+        .then(hex_digits.str.to_integer(base=16, strict=False))
+        .otherwise(text.str.to_integer(base=10, strict=False))
+    )

@@ -1,0 +1,284 @@
+"""Timestamp layouts and their vectorised conversion to UTC.
+
+A log format captures its timestamp as text; this module turns a column of
+such texts into ``Datetime(us, UTC)`` in a few polars passes. Layouts are
+anchored regexes whose named groups are drawn from ``COMPONENTS``. Missing
+years are inferred from a reference date, naive times get a zone chosen by the
+caller, and every choice is returned so the report can say what was assumed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import polars as pl
+
+COMPONENTS = (
+    "year", "month", "mon", "day", "yday", "hour", "minute", "second",
+    "frac", "tz", "offh", "epoch",
+)  # fmt: skip
+
+_TIME = r"(?P<hour>\d{1,2}):(?P<minute>\d{2}):(?P<second>\d{2})(?:[.,](?P<frac>\d{1,9}))?"
+_ZONE = r"\s*(?P<tz>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+# Month names in English and the abbreviations French and German syslog writes.
+_MON = r"(?P<mon>[A-Za-z\u00e0-\u00fb]{3,5}\.?)"
+
+LAYOUTS: dict[str, str] = {
+    "iso": rf"^(?P<year>\d{{4}})-(?P<month>\d{{2}})-(?P<day>\d{{2}})(?:[T ]|\s+){_TIME}{_ZONE}",
+    "xlog": rf"^(?P<year>\d{{4}})-(?P<month>\d{{2}})-(?P<day>\d{{2}}) (?P<offh>[+-]\d{{1,2}}(?:\.\d+)?) {_TIME}",
+    "slash": rf"^(?P<year>\d{{4}})/(?P<month>\d{{1,2}})/(?P<day>\d{{1,2}})[ T-]{_TIME}{_ZONE}",
+    "ordinal": rf"^(?P<year>\d{{4}})-(?P<yday>\d{{3}})T{_TIME}{_ZONE}",
+    "month_day": rf"^(?P<month>\d{{2}})-(?P<day>\d{{2}}) {_TIME}",
+    "chromium": r"^(?P<month>\d{2})(?P<day>\d{2})/(?P<hour>\d{2})(?P<minute>\d{2})(?P<second>\d{2})(?:\.(?P<frac>\d{1,9}))?",
+    "glog": rf"^(?P<month>\d{{2}})(?P<day>\d{{2}}) {_TIME}",
+    "syslog": rf"^(?:[A-Z][a-z]{{2}},? )?{_MON} {{1,2}}(?P<day>\d{{1,2}}),? {_TIME}(?: (?P<year>\d{{4}}))?{_ZONE}",
+    "day_mon": rf"^(?P<day>\d{{1,2}})[ /-]{_MON}[ /-](?P<year>\d{{4}})[ :]{_TIME}{_ZONE}",
+    "epoch": r"^(?P<epoch>\d{10}|\d{13}|\d{16}|\d{19})(?:\.(?P<frac>\d{1,9}))?(?:$|[\s,;|\]])",
+    "time": rf"^{_TIME}",
+}  # fmt: skip
+
+_MONTHS = {
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6,
+    "jul": 7, "aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12,
+    "janv": 1, "févr": 2, "fév": 2, "mars": 3, "avr": 4, "mai": 5, "juin": 6,
+    "juil": 7, "août": 8, "aoû": 8, "sept": 9, "déc": 12,
+    "mär": 3, "mrz": 3, "okt": 10, "dez": 12,
+}  # fmt: skip
+
+_EPOCH_UNIT_US = {10: 1e6, 13: 1e3, 16: 1.0, 19: 1e-3}
+
+
+@dataclass(frozen=True)
+class TimeContext:
+    """What to assume where a timestamp leaves something out."""
+
+    zone: str | None  # IANA zone for naive times; None means "decide from the file, else UTC"
+    zone_source: str  # how the zone was chosen, for the report: "--tz", "bundle.json timezone"
+    reference: datetime  # naive local time near the end of the log, for missing years and dates
+    reference_source: str  # "bundle.json collected_at", "file modification time", ...
+
+
+@dataclass(frozen=True)
+class TimeResult:
+    """Parsed timestamps and what was assumed to get them."""
+
+    timestamps: pl.Series
+    parsed: int
+    with_offset: int
+    naive: int
+    zone_used: str | None
+    year_inferred: int
+    date_inferred: int
+
+
+def parse_timestamps(
+    texts: pl.Series, context: TimeContext, layouts: Sequence[str] | None = None
+) -> TimeResult:
+    """Convert timestamp texts to UTC, trying ``layouts`` (default: all) in order."""
+    parts = _extract_components(texts, list(layouts) if layouts else list(LAYOUTS))
+    naive, offsets, is_epoch, flags = _assemble(parts, context)
+    written = offsets.drop_nulls()
+    with_offset = written.len()
+    naive_count = int((naive.is_not_null() & offsets.is_null() & ~is_epoch).sum())
+    zone = context.zone
+    zone_used: str | None = None
+    if naive_count and zone is not None:
+        zone_used = f"{zone} ({context.zone_source})"
+    elif naive_count and with_offset:
+        # A file that writes an offset on some lines was written in that offset.
+        common = int(written.mode().sort()[0])
+        zone_used = f"offset {_format_offset(common)} written in other lines"
+        offsets = offsets.fill_null(common)
+    elif naive_count:
+        zone_used = "UTC (no zone known)"
+    # Epoch times are UTC by definition.
+    offsets = pl.select(pl.when(is_epoch).then(0).otherwise(offsets)).to_series()
+    utc = _to_utc(naive, offsets, zone)
+    return TimeResult(
+        timestamps=utc.alias("@timestamp"),
+        parsed=int(utc.is_not_null().sum()),
+        with_offset=with_offset,
+        naive=naive_count,
+        zone_used=zone_used,
+        year_inferred=int(flags["year_inferred"]),
+        date_inferred=int(flags["date_inferred"]),
+    )
+
+
+def _extract_components(texts: pl.Series, names: list[str]) -> pl.DataFrame:
+    """Return one string column per component, from the first layout each text matches.
+
+    Each layout runs only on the texts no earlier layout claimed.
+    """
+    pending = pl.DataFrame({"_index": pl.int_range(texts.len(), eager=True), "ts": texts})
+    pending = pending.filter(pl.col("ts").is_not_null())
+    parts = [pl.DataFrame(schema={"_index": pl.Int64, **dict.fromkeys(COMPONENTS, pl.String)})]
+    for name in names:
+        if pending.is_empty():
+            break
+        pattern = LAYOUTS[name]
+        hit = pending.get_column("ts").str.contains(pattern)
+        if hit.any():
+            parts.append(
+                pending.filter(hit)
+                .select("_index", groups=pl.col("ts").str.extract_groups(pattern))
+                .unnest("groups")
+            )
+            pending = pending.filter(~hit)
+    claimed = pl.concat(parts, how="diagonal_relaxed")
+    return (
+        pl.DataFrame({"_index": pl.int_range(texts.len(), eager=True)})
+        .join(claimed, on="_index", how="left", maintain_order="left")
+        .select(COMPONENTS)
+    )
+
+
+def _assemble(
+    parts: pl.DataFrame, context: TimeContext
+) -> tuple[pl.Series, pl.Series, pl.Series, dict[str, int]]:
+    """Return naive datetimes, written UTC offsets in seconds, an epoch mask and guess counts."""
+    ref = context.reference
+    month = (
+        pl.col("month")
+        .cast(pl.Int32, strict=False)
+        .fill_null(
+            pl.col("mon")
+            .str.to_lowercase()
+            .str.strip_suffix(".")
+            .replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+            .fill_null(
+                pl.col("mon")
+                .str.to_lowercase()
+                .str.slice(0, 3)
+                .replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
+            )
+        )
+    )
+    day = pl.col("day").cast(pl.Int32, strict=False)
+    year_given = pl.col("year").cast(pl.Int32, strict=False)
+    # A dated line without a year belongs to the last twelve months before the reference.
+    after_ref = (month * 100 + day) > (ref.month * 100 + ref.day + 1)
+    year_guess = pl.when(after_ref).then(ref.year - 1).otherwise(ref.year)
+    has_date = month.is_not_null() & day.is_not_null()
+    year = year_given.fill_null(pl.when(has_date).then(year_guess))
+    frac_us = (
+        pl.col("frac").str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64, strict=False).fill_null(0)
+    )
+    clock = pl.format(
+        "{}:{}:{}",
+        pl.col("hour").str.zfill(2),
+        pl.col("minute"),
+        pl.col("second"),
+    )
+    dated = pl.format(
+        "{}-{}-{} {}",
+        year.cast(pl.String).str.zfill(4),
+        month.cast(pl.String).str.zfill(2),
+        day.cast(pl.String).str.zfill(2),
+        clock,
+    ).str.to_datetime("%Y-%m-%d %H:%M:%S", time_unit="us", strict=False)
+    ordinal = pl.format("{}-01-01 {}", pl.col("year"), clock).str.to_datetime(
+        "%Y-%m-%d %H:%M:%S", time_unit="us", strict=False
+    ) + pl.duration(days=pl.col("yday").cast(pl.Int64, strict=False) - 1)
+    epoch_digits = pl.col("epoch").str.len_chars()
+    epoch_us = pl.col("epoch").cast(pl.Int64, strict=False) * epoch_digits.replace_strict(
+        _EPOCH_UNIT_US, default=None, return_dtype=pl.Float64
+    ) + pl.format("0.{}", pl.col("frac")).cast(pl.Float64, strict=False).fill_null(
+        0.0
+    ) * epoch_digits.replace_strict(_EPOCH_UNIT_US, default=None, return_dtype=pl.Float64)
+    frame = parts.with_columns(
+        _index=pl.int_range(pl.len()),
+        _dated=dated + pl.duration(microseconds=frac_us),
+        _ordinal=ordinal + pl.duration(microseconds=frac_us),
+        _epoch=pl.from_epoch(epoch_us.round(0).cast(pl.Int64, strict=False), time_unit="us"),
+        _time_only=pl.col("hour").is_not_null()
+        & pl.col("day").is_null()
+        & pl.col("yday").is_null(),
+        _year_inferred=year_given.is_null() & has_date,
+        _offset=_offset_seconds(),
+    )
+    frame = frame.with_columns(_time=_time_only_dates(frame, ref))
+    naive = frame.select(
+        pl.coalesce("_epoch", "_ordinal", "_dated", "_time").alias("naive")
+    ).to_series()
+    offsets = frame.get_column("_offset")
+    is_epoch = frame.get_column("_epoch").is_not_null()
+    flags = {
+        "year_inferred": int(frame["_year_inferred"].sum()),
+        "date_inferred": int(frame["_time_only"].sum()),
+    }
+    return naive, offsets, is_epoch, flags
+
+
+def _offset_seconds() -> pl.Expr:
+    """UTC offset in seconds from a ``tz`` (Z, +08:00, +0800) or ``offh`` (+8.0) group."""
+    tz = pl.col("tz")
+    sign = pl.when(tz.str.starts_with("-")).then(-1).otherwise(1)
+    digits = tz.str.replace_all(r"[^0-9]", "")
+    hours = digits.str.slice(0, 2).cast(pl.Int32, strict=False)
+    minutes = digits.str.slice(2, 2).cast(pl.Int32, strict=False).fill_null(0)
+    from_tz = (
+        pl.when(tz.is_in(["Z", "UTC", "GMT"]))
+        .then(0)
+        .otherwise(sign * (hours * 3600 + minutes * 60))
+    )
+    from_hours = (pl.col("offh").cast(pl.Float64, strict=False) * 3600).round(0).cast(pl.Int32)
+    return pl.coalesce(from_tz, from_hours).cast(pl.Int32)
+
+
+def _time_only_dates(frame: pl.DataFrame, ref: datetime) -> pl.Series:
+    """Give time-only stamps a date: the reference day, stepping back over midnight rollovers."""
+    rows = frame.filter(pl.col("_time_only"))
+    if rows.is_empty():
+        return pl.Series("_time", [None] * frame.height, dtype=pl.Datetime("us"))
+    seconds = (
+        pl.col("hour").cast(pl.Int64) * 3600
+        + pl.col("minute").cast(pl.Int64) * 60
+        + pl.col("second").cast(pl.Int64)
+    )
+    rows = rows.with_columns(_sec=seconds).with_columns(
+        _roll=(pl.col("_sec") < pl.col("_sec").shift(1)).fill_null(False).cum_sum()
+    )
+    rollovers = int(rows.select(pl.col("_roll").max()).item() or 0)
+    start = datetime(ref.year, ref.month, ref.day) - timedelta(days=rollovers)
+    rows = rows.select(
+        "_index",
+        _time=pl.lit(start, dtype=pl.Datetime("us"))
+        + pl.duration(days=pl.col("_roll"), seconds=pl.col("_sec"))
+        + pl.duration(
+            microseconds=pl.col("frac")
+            .str.pad_end(6, "0")
+            .str.slice(0, 6)
+            .cast(pl.Int64, strict=False)
+            .fill_null(0)
+        ),
+    )
+    return (
+        frame.select("_index")
+        .join(rows, on="_index", how="left", maintain_order="left")
+        .get_column("_time")
+    )
+
+
+def _to_utc(naive: pl.Series, offsets: pl.Series, zone: str | None) -> pl.Series:
+    frame = pl.DataFrame({"naive": naive, "off": offsets})
+    fixed = (pl.col("naive") - pl.duration(seconds=pl.col("off"))).dt.replace_time_zone("UTC")
+    if zone:
+        zoned = (
+            pl.col("naive")
+            .dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
+            .dt.convert_time_zone("UTC")
+        )
+    else:
+        zoned = pl.col("naive").dt.replace_time_zone("UTC")
+    return frame.select(
+        pl.when(pl.col("off").is_not_null()).then(fixed).otherwise(zoned).alias("@timestamp")
+    ).to_series()
+
+
+def _format_offset(seconds: int) -> str:
+    sign = "-" if seconds < 0 else "+"
+    seconds = abs(seconds)
+    return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"

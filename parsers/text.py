@@ -1,0 +1,96 @@
+"""Decode a text file whose encoding nobody wrote down.
+
+Client logs arrive as UTF-8 (with or without BOM), UTF-16 from Windows tools,
+or GB18030/GBK from Chinese Windows builds. Undecodable bytes are replaced and
+counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+
+SAMPLE_BYTES = 1 << 16
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_REPLACEMENT = "\ufffd"
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded text with the encoding used and how many characters were replaced."""
+
+    text: str
+    encoding: str
+    bom: bool
+    replaced: int
+
+
+def guess_encoding(sample: bytes) -> tuple[str, int]:
+    """Return ``(encoding, bom_length)`` for the start of a file."""
+    for bom, name in _BOMS:
+        if sample.startswith(bom):
+            return name, len(bom)
+    utf16 = _utf16_without_bom(sample)
+    if utf16:
+        return utf16, 0
+    head = _trim_partial(sample)
+    utf8_errors = _count_errors(head, "utf-8")
+    if utf8_errors == 0:
+        return "utf-8", 0
+    # GB18030 decodes most byte soup, so it must do clearly better than UTF-8
+    # and produce CJK text before it is believed.
+    gb_errors = _count_errors(head, "gb18030")
+    if gb_errors < utf8_errors / 4 and _has_cjk(head.decode("gb18030", errors="replace")):
+        return "gb18030", 0
+    return "utf-8", 0
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode ``data`` with its guessed encoding, replacing and counting bad bytes."""
+    encoding, bom_length = guess_encoding(data[:SAMPLE_BYTES])
+    body = data[bom_length:]
+    text = body.decode(encoding, errors="replace")
+    replaced = text.count(_REPLACEMENT)
+    if replaced and encoding == "utf-8":
+        # U+FFFD written on purpose in the file is not a decoding problem.
+        replaced -= body.count(_REPLACEMENT.encode())
+    return Decoded(text=text, encoding=encoding, bom=bom_length > 0, replaced=replaced)
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """Spot BOM-less UTF-16 by the NUL byte in every other position of ASCII text."""
+    probe = sample[:4096]
+    if len(probe) < 8:
+        return None
+    even_nuls = probe[0::2].count(0)
+    odd_nuls = probe[1::2].count(0)
+    half = len(probe) // 2
+    if odd_nuls > 0.4 * half and even_nuls < 0.05 * half:
+        return "utf-16-le"
+    if even_nuls > 0.4 * half and odd_nuls < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def _trim_partial(sample: bytes) -> bytes:
+    """Drop a multi-byte character cut by the sample boundary."""
+    if len(sample) < SAMPLE_BYTES:
+        return sample
+    return sample[: max(0, len(sample) - 4)]
+
+
+def _count_errors(data: bytes, encoding: str) -> int:
+    return data.decode(encoding, errors="replace").count(_REPLACEMENT) - data.count(
+        _REPLACEMENT.encode()
+    )
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" for ch in text)

@@ -1,0 +1,1 @@
+"""loginlens' signature library: YAML data (causes, rules, vendor profiles), not code."""
