@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import json
 import lzma
 import os
@@ -21,23 +20,37 @@ import stat
 import struct
 import tarfile
 import tempfile
-import time
 import zipfile
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Protocol, cast
+from typing import IO, Any, cast
 
 import zstandard
 
 from analyzer import sniff as content
+from analyzer.archives import (
+    CHUNK,
+    dos_mtime,
+    file_type,
+    tar_end_problem,
+    tar_special,
+    zip_local_header,
+    zip_special,
+)
+from analyzer.streams import (
+    RATIO_FLOOR,
+    CountingReader,
+    LimitHit,
+    RatioMeter,
+    Readable,
+    ZstdReader,
+    bomb_reason,
+    human_size,
+    read_full,
+)
 
-CHUNK = 1 << 20
-# Below this many output bytes a ratio says nothing (tiny files compress absurdly well).
-RATIO_FLOOR = 1 << 20
-# zstd input is fed in slices this small so one call cannot inflate to more than ~32 MiB.
-ZSTD_FEED = 1024
 MAX_META_BYTES = 1 << 20
 META_KEYS = (
     "device_id", "user", "os", "os_version", "client", "client_version",
@@ -88,96 +101,6 @@ class Refusal:
 
 class IntakeError(Exception):
     """None of the given input paths exists or can be read."""
-
-
-class _LimitHit(Exception):
-    """A cap was reached; ``fatal`` when the rest of the stream cannot be trusted."""
-
-    def __init__(self, reason: str, fatal: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.fatal = fatal
-
-
-class _Readable(Protocol):
-    def read(self, size: int, /) -> bytes: ...
-
-
-class _Counter:
-    """Counts the compressed bytes a decompressor pulls from its source."""
-
-    def __init__(self, raw: _Readable) -> None:
-        self._raw = raw
-        self.count = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._raw.read(size)
-        self.count += len(data)
-        return data
-
-    # Decompressors only seek to rewind, which intake never asks of them.
-    def seekable(self) -> bool:
-        return False
-
-    def seek(self, offset: int, /) -> int:
-        raise io.UnsupportedOperation("seek")
-
-
-class _Meter:
-    """Reads decompressed data, refusing output that outgrows the compressed input."""
-
-    def __init__(self, stream: _Readable, source: _Counter, max_ratio: float) -> None:
-        self._stream = stream
-        self._source = source
-        self._max_ratio = max_ratio
-        self.produced = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._stream.read(size)
-        self.produced += len(data)
-        if self.produced > RATIO_FLOOR:
-            ratio = self.produced / max(self._source.count, 1)
-            if ratio > self._max_ratio:
-                raise _LimitHit(_bomb(ratio, self._max_ratio), fatal=True)
-        return data
-
-
-class _ZstdReader:
-    """Decompresses concatenated zstd frames; raises EOFError on a cut-off frame.
-
-    zstandard's stream_reader stops silently at a truncated frame, so feed a
-    decompressobj small slices instead: memory stays bounded and ``eof`` tells.
-    """
-
-    def __init__(self, source: _Readable) -> None:
-        self._source = source
-        self._obj: Any = None
-        self._pending = b""
-        self._buf = b""
-        self._pos = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        while self._pos >= len(self._buf):
-            if not self._refill():
-                return b""
-        end = len(self._buf) if size < 0 else self._pos + size
-        data = self._buf[self._pos : end]
-        self._pos += len(data)
-        return data
-
-    def _refill(self) -> bool:
-        chunk = self._pending or self._source.read(ZSTD_FEED)
-        self._pending = b""
-        if not chunk:
-            if self._obj is not None and not self._obj.eof:
-                raise EOFError("zstd stream ended before the end of its frame")
-            return False
-        if self._obj is None or self._obj.eof:
-            self._obj = zstandard.ZstdDecompressor().decompressobj()
-        self._buf, self._pos = self._obj.decompress(chunk), 0
-        if self._obj.eof:
-            self._pending = self._obj.unused_data
-        return True
 
 
 class Bundle:
@@ -274,7 +197,7 @@ class Bundle:
         try:
             st = os.stat(path)
             if not stat.S_ISREG(st.st_mode):
-                self._refuse(display, f"not a regular file ({_file_type(st.st_mode)})")
+                self._refuse(display, f"not a regular file ({file_type(st.st_mode)})")
                 return
             if (st.st_dev, st.st_ino) in self._seen:
                 return
@@ -301,11 +224,11 @@ class Bundle:
         try:
             with open(path, "rb") as raw:
                 if kind == content.TAR:
-                    plain = _Counter(raw)
-                    self._read_tar(_Meter(plain, plain, float("inf")), display, level, depth)
+                    plain = CountingReader(raw)
+                    self._read_tar(RatioMeter(plain, plain, float("inf")), display, level, depth)
                     return
                 meter = self._decompress(raw, kind)
-                head = _read_full(meter, content.SNIFF_BYTES)
+                head = read_full(meter, content.SNIFF_BYTES)
                 inner = content.sniff_bytes(head, complete=len(head) < content.SNIFF_BYTES)
                 if inner.kind == content.TAR:  # a compressed tar is one archive, not two levels
                     raw.seek(0)
@@ -313,14 +236,14 @@ class Bundle:
                     return
                 name = _COMPRESSED_SUFFIX.sub("", re.split(r"[!/\\]", display.rstrip("!"))[-1])
                 self._take(meter, name, f"{display}!", level, mtime, depth, head=head)
-        except _LimitHit as hit:
+        except LimitHit as hit:
             self._refuse(f"{display}!", hit.reason)
         except _DATA_ERRORS as exc:
             self._refuse(display, _broken(exc, None))
 
-    def _decompress(self, raw: IO[bytes], kind: str) -> _Meter:
-        source = _Counter(raw)
-        stream: _Readable
+    def _decompress(self, raw: IO[bytes], kind: str) -> RatioMeter:
+        source = CountingReader(raw)
+        stream: Readable
         if kind == content.GZIP:
             stream = gzip.GzipFile(fileobj=source, mode="rb")
         elif kind == content.BZIP2:
@@ -330,8 +253,8 @@ class Bundle:
             stream = lzma.LZMAFile(cast(IO[bytes], source))  # noqa: SIM115
         else:
             assert kind == content.ZSTD, kind
-            stream = _ZstdReader(source)
-        return _Meter(stream, source, self._limits.max_ratio)
+            stream = ZstdReader(source)
+        return RatioMeter(stream, source, self._limits.max_ratio)
 
     def _read_zip(self, path: Path, display: str, level: int, depth: int) -> None:
         try:
@@ -349,13 +272,13 @@ class Bundle:
                 shown = f"{display}!{name}"
                 mode = info.external_attr >> 16  # Unix mode bits, 0 from other systems
                 if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
-                    self._refuse(shown, _zip_special(mode))
+                    self._refuse(shown, zip_special(mode))
                     continue
                 try:
                     with archive.open(info) as src:
-                        mtime = _dos_mtime(info.date_time)
+                        mtime = dos_mtime(info.date_time)
                         self._take(src, name, shown, level, mtime, depth, info.compress_size)
-                except _LimitHit as hit:
+                except LimitHit as hit:
                     self._refuse(shown, hit.reason)
                 except (*_DATA_ERRORS, RuntimeError) as exc:  # RuntimeError: encrypted
                     self._refuse(shown, f"cannot read member: {exc}")
@@ -365,7 +288,7 @@ class Bundle:
         taken, stop = 0, ""
         try:
             with open(path, "rb") as f:
-                while (info := _local_header(f)) is not None:
+                while (info := zip_local_header(f)) is not None:
                     start = info.header_offset
                     if info.flag_bits & 0x09 or info.compress_size == 0xFFFFFFFF:
                         # Encrypted, sizes in a trailing data descriptor, or ZIP64: no safe way on.
@@ -375,12 +298,12 @@ class Bundle:
                     if name is not None and not info.is_dir():
                         if not self._count_member(display):
                             return
-                        shown, mtime = f"{display}!{name}", _dos_mtime(info.date_time)
+                        shown, mtime = f"{display}!{name}", dos_mtime(info.date_time)
                         try:
                             src = zipfile.ZipExtFile(f, "r", info)
                             self._take(src, name, shown, level, mtime, depth, info.compress_size)
                             taken += 1
-                        except _LimitHit as hit:
+                        except LimitHit as hit:
                             self._refuse(shown, hit.reason)
                         except EOFError:
                             raise
@@ -397,7 +320,7 @@ class Bundle:
             return
         self._refuse(display, f"corrupt archive ({why}); recovered {taken} members{stop}")
 
-    def _read_tar(self, meter: _Meter, display: str, level: int, depth: int) -> None:
+    def _read_tar(self, meter: RatioMeter, display: str, level: int, depth: int) -> None:
         taken = 0
         try:
             # Stream mode ("r|") reads members in order and never seeks.
@@ -410,7 +333,7 @@ class Bundle:
                         return
                     shown = f"{display}!{name}"
                     if member.issym() or member.islnk() or not member.isreg():
-                        self._refuse(shown, _tar_special(member))
+                        self._refuse(shown, tar_special(member))
                         continue
                     src = archive.extractfile(member)
                     if src is None:
@@ -418,14 +341,14 @@ class Bundle:
                     try:
                         self._take(src, name, shown, level, float(member.mtime), depth)
                         taken += 1
-                    except _LimitHit as hit:
+                    except LimitHit as hit:
                         if hit.fatal:
                             raise
                         self._refuse(shown, hit.reason)
-                problem = _tar_end_problem(archive)
+                problem = tar_end_problem(archive)
                 if problem:
                     self._refuse(display, f"{problem} after {taken} members")
-        except _LimitHit as hit:
+        except LimitHit as hit:
             self._refuse(display, f"{hit.reason}; rest of the archive skipped")
         except _DATA_ERRORS as exc:
             self._refuse(display, _broken(exc, taken))
@@ -434,7 +357,7 @@ class Bundle:
 
     def _take(
         self,
-        src: _Readable,
+        src: Readable,
         name: str,
         display: str,
         level: int,
@@ -445,13 +368,13 @@ class Bundle:
     ) -> None:
         """Extract one member of a level-``level`` container and route it by its content."""
         if head is None:
-            head = _read_full(src, content.SNIFF_BYTES)
+            head = read_full(src, content.SNIFF_BYTES)
         base = PurePosixPath(name).name
         sniffed = content.sniff_bytes(head, name=base, complete=len(head) < content.SNIFF_BYTES)
         nested = sniffed.kind in content.CONTAINER_KINDS
         limit = self._limits.max_nesting
         if nested and level + 1 > limit:
-            raise _LimitHit(f"nested archive deeper than {limit} level{'s' * (limit != 1)}")
+            raise LimitHit(f"nested archive deeper than {limit} level{'s' * (limit != 1)}")
         path = self._copy_out(src, head, base, packed)
         member_depth = depth + len(PurePosixPath(name).parts)
         if nested:
@@ -463,7 +386,7 @@ class Bundle:
         found = BundleFile(path, display, sniffed.kind, sniffed.detail, path.stat().st_size, mtime)
         self._add(found, base, member_depth)
 
-    def _copy_out(self, src: _Readable, head: bytes, base: str, packed: int | None) -> Path:
+    def _copy_out(self, src: Readable, head: bytes, base: str, packed: int | None) -> Path:
         """Copy a stream into the temp dir, enforcing the caps on the bytes actually read."""
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="loginlens-")
@@ -477,14 +400,16 @@ class Bundle:
                 while chunk:
                     written += len(chunk)
                     if written > limits.max_file_bytes:
-                        raise _LimitHit(f"file exceeds the {_human(limits.max_file_bytes)} limit")
+                        raise LimitHit(
+                            f"file exceeds the {human_size(limits.max_file_bytes)} limit"
+                        )
                     if self._written + written > limits.max_total_bytes:
-                        total = _human(limits.max_total_bytes)
-                        raise _LimitHit(f"bundle exceeds the {total} limit for extracted data")
+                        total = human_size(limits.max_total_bytes)
+                        raise LimitHit(f"bundle exceeds the {total} limit for extracted data")
                     if packed is not None and written > RATIO_FLOOR:
                         ratio = written / max(packed, 1)
                         if ratio > limits.max_ratio:
-                            raise _LimitHit(_bomb(ratio, limits.max_ratio))
+                            raise LimitHit(bomb_reason(ratio, limits.max_ratio))
                     out.write(chunk)
                     chunk = src.read(CHUNK)
         except BaseException:
@@ -579,7 +504,7 @@ def _load_meta(found: BundleFile) -> dict[str, Any] | str:
     if found.kind != content.BUNDLE_META:
         return "not a JSON object"
     if found.size > MAX_META_BYTES:
-        return f"larger than {_human(MAX_META_BYTES)}, ignored"
+        return f"larger than {human_size(MAX_META_BYTES)}, ignored"
     try:
         doc = json.loads(found.path.read_bytes().decode("utf-8-sig"))
     except (OSError, ValueError) as exc:
@@ -599,86 +524,6 @@ def _check_meta(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _read_full(src: _Readable, size: int) -> bytes:
-    parts: list[bytes] = []
-    got = 0
-    while got < size:
-        data = src.read(size - got)
-        if not data:
-            break
-        parts.append(data)
-        got += len(data)
-    return b"".join(parts)
-
-
-def _tar_end_problem(archive: tarfile.TarFile) -> str | None:
-    """Say why a tar stream stopped early, or None if it ended with its zero blocks.
-
-    tarfile ends iteration silently at a cut-off or garbled header after the
-    first one, so look at where the stream stopped and what follows.
-    """
-    stream = archive.fileobj
-    if stream.tell() < archive.offset + tarfile.BLOCKSIZE:
-        return "truncated archive: unexpected end of data"
-    while chunk := stream.read(CHUNK):
-        if chunk.strip(b"\0"):
-            return "corrupt archive: invalid header"
-    return None
-
-
-def _local_header(f: IO[bytes]) -> zipfile.ZipInfo | None:
-    """Read one zip local file header; None at anything else. EOFError when cut short."""
-    header = f.read(30)
-    if len(header) < 30:
-        raise EOFError("end of data inside a local header")
-    if header[:4] != b"PK\x03\x04":
-        return None  # the central directory (unreadable, or we would not be here) or garbage
-    flags, method, tm, date, crc, packed, size, n_name, n_extra = struct.unpack(
-        "<4x2x4H3L2H", header
-    )
-    name = f.read(n_name).decode("utf-8" if flags & 0x800 else "cp437", "replace")
-    f.seek(n_extra, os.SEEK_CUR)
-    info = zipfile.ZipInfo(name, _dos_date_time(date, tm))
-    info.compress_type, info.compress_size, info.file_size = method, packed, size
-    info.CRC, info.flag_bits, info.header_offset = crc, flags, f.tell()  # offset of the data
-    return info
-
-
-def _dos_date_time(date: int, tm: int) -> tuple[int, int, int, int, int, int]:
-    return (date >> 9) + 1980, (date >> 5) & 15, date & 31, tm >> 11, (tm >> 5) & 63, (tm & 31) * 2
-
-
-def _dos_mtime(date_time: tuple[int, int, int, int, int, int]) -> float | None:
-    # Zip stores local time without a zone; good enough for inferring a log's year.
-    try:
-        return time.mktime((*date_time, 0, 0, -1))
-    except (OverflowError, ValueError):
-        return None
-
-
-def _zip_special(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "symlink in archive"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device file in archive"
-    return "special file in archive"
-
-
-def _tar_special(member: tarfile.TarInfo) -> str:
-    if member.issym():
-        return f"symlink in archive (-> {member.linkname})"
-    if member.islnk():
-        return f"hard link in archive (-> {member.linkname})"
-    if member.ischr() or member.isblk():
-        return "device file in archive"
-    return "special file in archive"
-
-
-def _file_type(mode: int) -> str:
-    kinds = {"p": "FIFO", "s": "socket", "c": "character device", "b": "block device"}
-    return kinds.get(stat.filemode(mode)[0], "special file")
-
-
 def _why(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "unreadable: permission denied"
@@ -692,16 +537,3 @@ def _broken(exc: BaseException, taken: int | None) -> str:
     if isinstance(exc, EOFError) or "unexpected end of data" in str(exc):
         return f"truncated archive: unexpected end of data{after}"
     return f"corrupt archive: {exc or type(exc).__name__}{after}"
-
-
-def _bomb(ratio: float, limit: float) -> str:
-    return f"zip bomb: ratio {ratio:.0f}:1 exceeds {limit:g}:1"
-
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.4g} {unit}"
-        value /= 1024
-    return f"{value:.4g} GiB"

@@ -62,36 +62,41 @@ def _source_rows(report: dict[str, Any]) -> list[list[str]]:
 _SOURCE_HEADER = ["source", "kind", "format", "records", "skipped", "issues", "encoding", "time"]
 
 
+def _count(number: int, noun: str) -> str:
+    """``1 record``, ``2 records``."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def _source_notes(source: dict[str, Any]) -> list[str]:
     """Human sentences about what was assumed or lost for one source."""
     notes = []
     stamps = source.get("timestamps") or {}
+    reference = stamps.get("reference")
     if stamps.get("zone_used"):
-        notes.append(f"{stamps['naive']:,} naive timestamps read as {stamps['zone_used']}")
+        notes.append(f"{_count(stamps['naive'], 'naive timestamp')} read as {stamps['zone_used']}")
     if stamps.get("year_inferred"):
         notes.append(
-            f"year inferred for {stamps['year_inferred']:,} records from {stamps['reference']}"
+            f"year inferred for {_count(stamps['year_inferred'], 'record')} from {reference}"
         )
     if stamps.get("date_inferred"):
-        notes.append(
-            f"date inferred for {stamps['date_inferred']:,} time-only records from "
-            f"{stamps['reference']}"
-        )
+        count = _count(stamps["date_inferred"], "time-only record")
+        notes.append(f"date inferred for {count} from {reference}")
     if stamps.get("missing"):
-        notes.append(f"{stamps['missing']:,} records without a usable timestamp")
+        notes.append(f"{_count(stamps['missing'], 'record')} without a usable timestamp")
     if source.get("unrecognised_lines"):
         count = source["unrecognised_lines"]
         first = ", ".join(str(n) for n in source.get("unrecognised_first", []))
         more = ", …" if count > 10 else ""
-        notes.append(f"{count:,} lines matched no format, kept as raw events (lines {first}{more})")
+        where = f"line{'s' if count > 1 else ''} {first}{more}"
+        notes.append(f"{_count(count, 'line')} matched no format, kept as raw events ({where})")
     if source.get("multiline_records"):
-        notes.append(f"{source['multiline_records']:,} multi-line records")
+        notes.append(_count(source["multiline_records"], "multi-line record"))
     for error in source["errors"]:
         where = f"record {error['record']}: " if error["record"] is not None else ""
         notes.append(f"{where}{error['reason']}")
     hidden = source.get("errors_total", 0) - len(source["errors"])
     if hidden > 0:
-        notes.append(f"… and {hidden:,} more issues")
+        notes.append(f"… and {_count(hidden, 'more issue')}")
     return notes
 
 

@@ -15,6 +15,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from parsers.text import guess_encoding
+
+__all__ = [
+    "ARCHIVE_KINDS", "BINARY", "BUNDLE_META", "BUNDLE_META_NAME", "BZIP2", "COMPRESSED_KINDS",
+    "CONTAINER_KINDS", "EMPTY", "GZIP", "HAR", "KINDS", "LOG", "NETLOG", "PCAP", "PCAPNG",
+    "SNIFF_BYTES", "TAR", "XZ", "ZIP", "ZSTD", "Sniffed", "sniff",
+    "sniff_bytes",
+]  # fmt: skip
+
 SNIFF_BYTES = 64 * 1024
 
 PCAP = "pcap"
@@ -64,11 +73,6 @@ _MAGICS = (
 # checking all of it keeps a text file that starts with "BZh" a text file.
 _BZIP2 = re.compile(rb"BZh[1-9](?:1AY&SY|\x17rE8P\x90)")
 
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 # Characters that count as text besides str.isprintable(): whitespace and ESC (ANSI colours).
 _TEXT_CONTROLS = dict.fromkeys(map(ord, "\t\n\r\x1b"))
 _FIRST_KEY = re.compile(r'\A\ufeff?\s*\{\s*"((?:[^"\\]|\\.)*)"\s*:')
@@ -112,8 +116,10 @@ def sniff_bytes(sample: bytes, name: str = "", complete: bool = True) -> Sniffed
     magic = _sniff_magic(sample)
     if magic is not None:
         return magic
-    encoding = guess_encoding(sample, complete)
-    text = _decode(sample, encoding, complete)
+    encoding, bom_length = guess_encoding(sample)
+    text = _decode(sample[bom_length:], encoding, complete)
+    if bom_length:
+        encoding += " (BOM)"
     non_text = _non_text_share(text)
     if non_text > 1 - TEXT_THRESHOLD:
         return Sniffed(BINARY, f"no known magic; {non_text:.0%} of the sample is not text")
@@ -124,35 +130,6 @@ def sniff_bytes(sample: bytes, name: str = "", complete: bool = True) -> Sniffed
         if kind is not None:
             return Sniffed(kind, encoding)
     return Sniffed(LOG, encoding)
-
-
-def guess_encoding(sample: bytes, complete: bool = True) -> str:
-    """Return the codec most likely to decode ``sample`` as text.
-
-    Order: BOM, UTF-16 without BOM (NUL in every other byte), strict UTF-8,
-    strict GB18030, else UTF-8 (to be decoded with replacement).
-    """
-    if sample.startswith(b"\xff\xfe\x00\x00"):
-        return "utf-8"  # UTF-32 LE: not supported, let the text test reject it
-    for bom, codec in _BOMS:
-        if sample.startswith(bom):
-            return codec
-    half = len(sample) // 2
-    if half >= 2:
-        even_nuls = sample[0 : half * 2 : 2].count(0)
-        odd_nuls = sample[1 : half * 2 : 2].count(0)
-        # ASCII-heavy UTF-16 has a NUL in the high byte of most characters.
-        if odd_nuls >= 0.3 * half and even_nuls <= 0.05 * half:
-            return "utf-16-le"
-        if even_nuls >= 0.3 * half and odd_nuls <= 0.05 * half:
-            return "utf-16-be"
-    for codec in ("utf-8", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(codec)("strict").decode(sample, final=complete)
-        except UnicodeDecodeError:
-            continue
-        return codec
-    return "utf-8"
 
 
 def _sniff_magic(sample: bytes) -> Sniffed | None:
