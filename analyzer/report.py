@@ -59,6 +59,7 @@ def _source_rows(report: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+_NUMERIC_COLUMNS = {3, 4, 5, 7}
 _SOURCE_HEADER = ["source", "kind", "format", "records", "skipped", "issues", "encoding", "time"]
 
 
@@ -191,7 +192,12 @@ def _markdown(report: dict[str, Any]) -> str:
 def _html(report: dict[str, Any]) -> str:
     esc = html.escape
     rows = "".join(
-        "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td class=n>{esc(c)}</td>" if i in _NUMERIC_COLUMNS else f"<td>{esc(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        + "</tr>"
         for row in _source_rows(report)
     )
     notes = "".join(
@@ -214,7 +220,8 @@ def _html(report: dict[str, Any]) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>loginlens · {path}</title>
 <style>
-body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;color:#222;
+body{{font:14px/1.45 system-ui,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",
+  "WenQuanYi Zen Hei",sans-serif;margin:2em auto;max-width:72em;color:#222;
   padding:0 1em}}
 table{{border-collapse:collapse;margin:.5em 0}}
 td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}
@@ -234,13 +241,12 @@ h3{{font-size:14px;margin:1em 0 .2em}}
 
 def _table(header: list[str], rows: list[list[str]], indent: str = "") -> list[str]:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    numeric = {3, 4, 5, 7}
 
     def line(cells: list[str]) -> str:
         return (
             indent
             + "  ".join(
-                str(c).rjust(w) if i in numeric else str(c).ljust(w)
+                str(c).rjust(w) if i in _NUMERIC_COLUMNS else str(c).ljust(w)
                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))
             ).rstrip()
         )
