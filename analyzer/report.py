@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from analyzer import __version__
+from analyzer.streams import human_size
 from analyzer.summary import summarize
 from analyzer.timeline import Timeline
 
@@ -53,14 +54,25 @@ def _source_rows(report: dict[str, Any]) -> list[list[str]]:
                 f"{source['skipped']:,}",
                 f"{source.get('errors_total', 0):,}",
                 source.get("encoding", "-"),
+                human_size(source["bytes"]),
                 f"{source['seconds']:.2f}s",
             ]
         )
     return rows
 
 
-_NUMERIC_COLUMNS = {3, 4, 5, 7}
-_SOURCE_HEADER = ["source", "kind", "format", "records", "skipped", "issues", "encoding", "time"]
+_SOURCE_HEADER = [
+    "source",
+    "kind",
+    "format",
+    "records",
+    "skipped",
+    "issues",
+    "encoding",
+    "size",
+    "time",
+]
+_NUMERIC_COLUMNS = {3, 4, 5, 7, 8}
 
 
 def _count(number: int, noun: str) -> str:

@@ -20,10 +20,10 @@ _TEMPLATE_RULES = (
     (r"\b0x[0-9a-fA-F]+\b", "<hex>"),
     (r"\b[0-9a-fA-F]*\d[0-9a-fA-F]*(?:[-_][0-9a-fA-F]+)+\b", "<id>"),
     (r"\b[0-9a-fA-F]{16,}\b", "<hex>"),
-    # Error codes are what tells one failure from another: keep them.
-    (r"(?i)(\b(?:err_?code|code|net_error|status)[\"']?\s*[:= ]\s*)(-?\d+)", "${1}#${2}"),
-    (r"(^|[^#\w.])-?\d+(?:\.\d+)?\b", "${1}<n>"),
-    (r"#(-?\d)", "${1}"),
+    # Error codes tell one failure from another: mark them (\x01) so numbers after them stay.
+    (r"(?i)(\b(?:err_?code|code|net_error|status)[\"']?\s*[:= ]\s*)(-?\d+)", "${1}\x01${2}"),
+    (r"(^|[^\x01\w.])-?\d+(?:\.\d+)?\b", "${1}<n>"),
+    (r"\x01", ""),
 )
 
 

@@ -57,6 +57,7 @@ class Row:
 
     tool: str
     runs: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user+sys seconds of each run, all threads
     rss_bytes: int | None = None
     count: int | None = None
     note: str = ""
@@ -66,6 +67,21 @@ class Row:
     def seconds(self) -> float | None:
         """Best (smallest) wall time, or None when the tool did not run."""
         return min(self.runs) if self.runs else None
+
+    @property
+    def cpu_seconds(self) -> float | None:
+        """CPU time of the fastest run, when known."""
+        if not self.runs or len(self.cpu) != len(self.runs):
+            return None
+        return self.cpu[self.runs.index(min(self.runs))]
+
+    def add(self, run: _Run) -> None:
+        """Record one subprocess run."""
+        self.runs.append(run.seconds)
+        if run.cpu_seconds is not None:
+            self.cpu.append(run.cpu_seconds)
+        if run.rss_bytes:
+            self.rss_bytes = max(self.rss_bytes or 0, run.rss_bytes)
 
 
 @dataclass
@@ -90,6 +106,7 @@ class _Run:
     stdout: str
     stderr: str
     rss_bytes: int | None
+    cpu_seconds: float | None
 
 
 def ensure_log(mb: float, keep: Path | None, seed: int = DEFAULT_SEED) -> tuple[Path, GenStats]:
@@ -113,7 +130,7 @@ def _warm(path: Path) -> None:
 
 
 def _gnu_time() -> str | None:
-    """``/usr/bin/time`` if it is GNU time (``-f %M -o FILE`` reports the child's peak RSS)."""
+    """``/usr/bin/time`` if it is GNU time (``-f FORMAT -o FILE``: peak RSS and CPU time)."""
     path = shutil.which("time", path="/usr/bin:/bin")
     if path is None:
         return None
@@ -125,7 +142,7 @@ GNU_TIME = _gnu_time()
 
 
 def _run(cmd: Sequence[str], env: dict[str, str] | None = None) -> _Run:
-    """Run ``cmd`` to completion; wall time and, with GNU time, the command's peak RSS.
+    """Run ``cmd`` to completion; wall time and, with GNU time, its peak RSS and CPU time.
 
     Peak RSS is not taken from ``wait4``: on Linux a child inherits its parent's
     high-water mark across fork/exec, so children of this (large) process would
@@ -134,7 +151,7 @@ def _run(cmd: Sequence[str], env: dict[str, str] | None = None) -> _Run:
     """
     with tempfile.TemporaryDirectory(prefix="loginlens-bench-run-") as tmp:
         out, err, rss_file = (Path(tmp) / name for name in ("out", "err", "rss"))
-        full = [GNU_TIME, "-f", "%M", "-o", str(rss_file), *cmd] if GNU_TIME else list(cmd)
+        full = [GNU_TIME, "-f", "%M %U %S", "-o", str(rss_file), *cmd] if GNU_TIME else [*cmd]
         with out.open("wb") as stdout, err.open("wb") as stderr:
             started = time.perf_counter()
             code = subprocess.run(
@@ -142,11 +159,20 @@ def _run(cmd: Sequence[str], env: dict[str, str] | None = None) -> _Run:
             ).returncode
             seconds = time.perf_counter() - started
         rss: int | None = None
+        cpu: float | None = None
         if GNU_TIME and rss_file.exists():
-            last = _last_int(rss_file.read_text(errors="replace"))
-            rss = last * 1024 if last is not None else None  # GNU time %M is KiB
+            # Last line: "KiB user sys" (a note about a non-zero exit may come before it).
+            lines = rss_file.read_text(errors="replace").strip().splitlines()
+            fields = lines[-1].split() if lines else []
+            if len(fields) == 3:
+                rss, cpu = int(fields[0]) * 1024, float(fields[1]) + float(fields[2])
         return _Run(
-            seconds, code, out.read_text(errors="replace"), err.read_text(errors="replace"), rss
+            seconds,
+            code,
+            out.read_text(errors="replace"),
+            err.read_text(errors="replace"),
+            rss,
+            cpu,
         )
 
 
@@ -173,9 +199,10 @@ def bench_ingest(path: Path, repeat: int) -> tuple[Row, int, int, str]:
     log_format = ""
     for _ in range(repeat):
         gc.collect()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         timeline = load_timeline([path])
         row.runs.append(time.perf_counter() - started)
+        row.cpu.append(time.process_time() - cpu)
         events = timeline.events.height
         records = sum(source.records for source in timeline.sources)
         log_format = ", ".join(str(source.format) for source in timeline.sources)
@@ -215,8 +242,7 @@ def bench_cli(path: Path, repeat: int) -> Row:
             if run.returncode != 0:
                 row.note = f"exit {run.returncode}: {run.stderr.strip()[-300:]}"
                 return row
-            row.runs.append(run.seconds)
-            row.rss_bytes = max(row.rss_bytes or 0, run.rss_bytes or 0) or None
+            row.add(run)
         import polars as pl
 
         row.count = pl.scan_parquet(out).select(pl.len()).collect().item()
@@ -238,8 +264,7 @@ def bench_lnav(path: Path, stats: GenStats, repeat: int) -> Row:
             if run.returncode != 0:
                 row.note = f"exit {run.returncode}: {run.stderr.strip()[-300:]}"
                 return row
-            row.runs.append(run.seconds)
-            row.rss_bytes = max(row.rss_bytes or 0, run.rss_bytes or 0) or None
+            row.add(run)
             row.count = _last_int(run.stdout)
         formats = _lnav_formats(lnav, path, Path(home), env)
     if not row.count:
@@ -278,8 +303,7 @@ def bench_rg(path: Path, stats: GenStats, repeat: int) -> Row:
         if run.returncode not in (0, 1):
             row.note = f"exit {run.returncode}: {run.stderr.strip()[-300:]}"
             return row
-        row.runs.append(run.seconds)
-        row.rss_bytes = max(row.rss_bytes or 0, run.rss_bytes or 0) or None
+        row.add(run)
         row.count = _last_int(run.stdout) or 0
     same = "=" if row.count == stats.signature_lines else "≠"
     row.note = f"{row.count:,} matching lines {same} generator's {stats.signature_lines:,}"
@@ -293,37 +317,57 @@ def _verdict(ingest: Row, lnav: Row) -> str:
         return f"verdict: lnav {lnav.note or 'did not run'}; budget (>1× lnav) not checked"
     ratio = lnav.seconds / ingest.seconds
     if ratio >= 1:
-        return f"verdict: loginlens ingest is {ratio:.1f}× faster than lnav indexing (budget: >1×)"
-    return (
-        f"verdict: loginlens ingest is {1 / ratio:.1f}× slower than lnav indexing "
-        f"(budget: >1×) — OVER BUDGET"
-    )
+        verdict = (
+            f"verdict: loginlens ingest is {ratio:.1f}× faster than lnav indexing (budget: >1×)"
+        )
+    else:
+        verdict = (
+            f"verdict: loginlens ingest is {1 / ratio:.1f}× slower than lnav indexing "
+            "(budget: >1×) — OVER BUDGET"
+        )
+    if ingest.cpu_seconds and lnav.cpu_seconds:
+        verdict += (
+            f"\n         by CPU time: loginlens {ingest.cpu_seconds:.2f}s vs lnav "
+            f"{lnav.cpu_seconds:.2f}s ({ingest.cpu_seconds / lnav.cpu_seconds:.1f}× the CPU)"
+        )
+    return verdict
 
 
-def print_table(result: BenchResult, repeat: int) -> None:
+def print_table(result: BenchResult, repeat: int, load: tuple[float, float]) -> None:
     """Print the figures of one run."""
     stats, size = result.stats, result.stats.bytes / MIB
     base = result.rows[0].seconds
     head = (
-        f"{'tool':<42} {'seconds':>8} {'MiB/s':>8} {'lines/s':>11} {'peak RSS':>9} "
-        f"{'ratio':>7}  notes"
+        f"{'tool':<42} {'seconds':>8} {'cpu s':>7} {'MiB/s':>8} {'lines/s':>11} "
+        f"{'peak RSS':>9} {'ratio':>7}"
     )
     print()
     print(f"file: {result.path}  {size:.1f} MiB, {stats.lines:,} lines, {stats.records:,} records")
-    print(f"best of {repeat}; ratio = tool seconds / loginlens ingest (>1: loginlens faster)")
+    print(
+        f"best of {repeat} wall-clock; ratio = tool seconds / loginlens ingest seconds "
+        "(>1: loginlens faster)"
+    )
+    print(
+        f"load average {load[0]:.2f} before, {load[1]:.2f} after on {os.cpu_count()} CPUs "
+        "(other work inflates wall time; cpu s = user+sys of that run)"
+    )
     print(head)
     print("-" * len(head))
     for row in result.rows:
         secs = row.seconds
         if secs is None:
-            print(f"{row.tool:<42} {'-':>8} {'-':>8} {'-':>11} {'-':>9} {'-':>7}  {row.note}")
+            print(f"{row.tool:<42} {'-':>8} {'-':>7} {'-':>8} {'-':>11} {'-':>9} {'-':>7}")
             continue
         rss = f"{row.rss_bytes / MIB:.0f} MiB" if row.rss_bytes else "-"
+        cpu = f"{row.cpu_seconds:.2f}" if row.cpu_seconds is not None else "-"
         ratio = f"{secs / base:.2f}×" if base else "-"
         print(
-            f"{row.tool:<42} {secs:>8.3f} {size / secs:>8.1f} {stats.lines / secs:>11,.0f} "
-            f"{rss:>9} {ratio:>7}  {row.note}"
+            f"{row.tool:<42} {secs:>8.3f} {cpu:>7} {size / secs:>8.1f} "
+            f"{stats.lines / secs:>11,.0f} {rss:>9} {ratio:>7}"
         )
+    print("notes:")
+    for row in result.rows:
+        print(f"  {row.tool}: {row.note}")
     print(result.verdict)
 
 
@@ -346,6 +390,7 @@ def run(mb: float, keep: Path | None, repeat: int, seed: int = DEFAULT_SEED) -> 
 
     path, stats = ensure_log(mb, keep, seed)
     print(f"python {platform.python_version()}, polars {pl.__version__}, {os.cpu_count()} CPUs")
+    load_before = os.getloadavg()[0]
     _warm(path)
     print("timing loginlens ingest ...", flush=True)
     ingest, events, records, log_format = bench_ingest(path, repeat)
@@ -366,7 +411,7 @@ def run(mb: float, keep: Path | None, repeat: int, seed: int = DEFAULT_SEED) -> 
         lnav_count=lnav.count,
         rg_count=rg.count,
     )
-    print_table(result, repeat)
+    print_table(result, repeat, (load_before, os.getloadavg()[0]))
     return result
 
 

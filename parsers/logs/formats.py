@@ -311,7 +311,8 @@ _GENERIC_TS = (
 GENERIC = LogFormat(
     name="generic",
     description="any line starting with a common timestamp",
-    pattern=rf"^\[?(?P<ts>{_GENERIC_TS})(?:\]|\b)[\s,:|\]-]*(?P<rest>.*)$",
+    # Letters glued to the time (an unknown zone such as "FOO") are skipped, not kept.
+    pattern=rf"^\[?(?P<ts>{_GENERIC_TS})(?:[A-Za-z]+\b)?(?:\]|\b)[\s,:|\]-]*(?P<rest>.*)$",
     layouts=None,
     samples=(
         (
@@ -323,6 +324,10 @@ GENERIC = LogFormat(
             {"log.level": "error", "message": "54053#0: *1 open() failed"},
         ),
         ("1490385986 WARN disk almost full", {"log.level": "warn"}),
+        (
+            "2015-04-24T21:08:10.313913FOO err rbd  [22968]lotuscreds:ERROR:Could not",
+            {"@timestamp": "2015-04-24T21:08:10.313913+00:00", "log.level": "error"},
+        ),
         ("2012-025T10:22:40,672:DEBUG:foo", {"@timestamp": "2012-01-25T10:22:40.672000+00:00"}),
         (
             "Mar 24 15:17:38.999  000000000264F I shmem.res",
