@@ -10,6 +10,8 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
+import polars as pl
+
 SAMPLE_BYTES = 1 << 16
 
 _BOMS = (
@@ -20,13 +22,15 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _REPLACEMENT = "\ufffd"
+# Bytes that almost never occur in text, tried in turn as the CSV reader's field separator.
+_SEPARATORS = (0x1F, 0x1E, 0x1D, 0x1C, 0x01, 0x02, 0x03, 0x04)
 
 
 @dataclass(frozen=True)
-class Decoded:
-    """A decoded text with the encoding used and how many characters were replaced."""
+class Lines:
+    """A file's lines (CR and LF removed, blank lines kept) with how they were decoded."""
 
-    text: str
+    lines: pl.Series
     encoding: str
     bom: bool
     replaced: int
@@ -52,16 +56,54 @@ def guess_encoding(sample: bytes) -> tuple[str, int]:
     return "utf-8", 0
 
 
-def decode(data: bytes) -> Decoded:
-    """Decode ``data`` with its guessed encoding, replacing and counting bad bytes."""
+def read_lines(data: bytes) -> Lines:
+    """Split ``data`` into lines, decoding it with its guessed encoding.
+
+    Valid UTF-8 never passes through Python strings: polars' CSV reader splits
+    and validates it in Rust. Anything else is decoded here, undecodable bytes
+    replaced and counted, and re-encoded as UTF-8 first.
+    """
     encoding, bom_length = guess_encoding(data[:SAMPLE_BYTES])
     body = data[bom_length:]
-    text = body.decode(encoding, errors="replace")
-    replaced = text.count(_REPLACEMENT)
-    if replaced and encoding == "utf-8":
+    replaced = 0
+    if encoding != "utf-8":
+        text = body.decode(encoding, errors="replace")
+        replaced = text.count(_REPLACEMENT)
+        body = text.encode("utf-8")
+    lines = _split_utf8(body)
+    if lines is None:
+        text = body.decode("utf-8", errors="replace")
         # U+FFFD written on purpose in the file is not a decoding problem.
-        replaced -= body.count(_REPLACEMENT.encode())
-    return Decoded(text=text, encoding=encoding, bom=bom_length > 0, replaced=replaced)
+        replaced = text.count(_REPLACEMENT) - body.count(_REPLACEMENT.encode())
+        lines = _split_utf8(text.encode("utf-8"))
+        assert lines is not None, "re-encoded text is valid UTF-8"
+    return Lines(lines=lines, encoding=encoding, bom=bom_length > 0, replaced=replaced)
+
+
+def _split_utf8(body: bytes) -> pl.Series | None:
+    """Lines of UTF-8 ``body``; None if it is not valid UTF-8."""
+    if not body:
+        return pl.Series("line", [], dtype=pl.String)
+    separator = next((chr(c) for c in _SEPARATORS if bytes([c]) not in body), None)
+    if separator is None:
+        # Every candidate separator byte occurs: split the slow way.
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        return pl.Series("line", text.removesuffix("\n").split("\n")).str.strip_suffix("\r")
+    try:
+        frame = pl.read_csv(
+            body,
+            has_header=False,
+            separator=separator,
+            quote_char=None,
+            schema={"line": pl.String},
+            encoding="utf8",
+        )
+    except pl.exceptions.ComputeError:
+        return None
+    return frame.get_column("line").fill_null("")
 
 
 def _utf16_without_bom(sample: bytes) -> str | None:

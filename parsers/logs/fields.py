@@ -8,23 +8,36 @@ from __future__ import annotations
 
 import polars as pl
 
-ERRCODE = r"""(?i)["']?\berr_?code["']?\s*[:=]\s*["']?(-?\d+)"""
-NUMERIC_CODE = r"""(?i)["']?\b(?:error_?code|code|sub_code)["']?\s*[:=]\s*["']?(-?[1-9]\d{1,8})\b"""
-ERRMSG = r"""(?i)["']?\berr_?msg["']?\s*[:=]\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^,;}\]\r\n]+))"""
+# Patterns open with their literal keyword so the regex engine can skip ahead to it, and use
+# ASCII word boundaries: Unicode-aware ``\b`` is slow on CJK text.
+_B = r"(?-u:\b)"
+ERRCODE = rf"""(?i){_B}err_?code["']?\s*[:=]\s*["']?(-?\d+)"""
+NUMERIC_CODE = (
+    rf"""(?i){_B}(?:error_?code|code|sub_code)["']?\s*[:=]\s*["']?(-?[1-9]\d{{1,8}}){_B}"""
+)
+ERRMSG = (
+    rf"""(?i){_B}err_?msg["']?\s*[:=]\s*"""
+    r"""(?:"(?P<dq>(?:[^"\\]|\\.)*)"|'(?P<sq>[^']*)'|(?P<bare>[^,;}\]\r\n]+))"""
+)
 URL = r"""https?://[^\s"'<>\[\]{}|\\^`]+"""
 URL_DOMAIN = r"^https?://(?:[^@/]*@)?(\[[0-9A-Fa-f:.]+\]|[^:/?#]+)"
 URL_PATH = r"^https?://[^/?#]+(/[^?#]*)"
-HOST = r"""(?i)["']?\b(?:host|hostname|domain|server)["']?\s*[:=]\s*["']?((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})"""
-IPV4 = r"\b((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})\b"
-REQUEST_ID = r"""(?i)["']?\b(?:x-)?(?:request[_-]?id|req[_-]?id|trace[_-]?id)["']?\s*[:=]\s*["']?([\w.-]{6,})"""
+HOST = rf"""(?i){_B}(?:host|hostname|domain|server)["']?\s*[:=]\s*["']?((?:[A-Za-z0-9-]+\.)+[A-Za-z]{{2,}})"""
+IPV4 = (
+    rf"{_B}((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){{3}}){_B}"
+)
+REQUEST_ID = rf"""(?i){_B}(?:x-)?(?:request[_-]?id|req[_-]?id|trace[_-]?id)["']?\s*[:=]\s*["']?([A-Za-z0-9_.-]{{6,}})"""
 
 
 def extract_fields(frame: pl.DataFrame, text: str = "message") -> pl.DataFrame:
     """Add error, URL, host, IP and request-id columns found in ``text``; keep values already set."""
     msg = pl.col(text)
     found_url = msg.str.extract(URL, 0).str.strip_chars_end(".,;:)")
-    frame = _fill(frame, {"url.full": found_url})
+    frame = _fill(frame, {"url.full": found_url}).with_columns(
+        _errmsg=msg.str.extract_groups(ERRMSG)
+    )
     url = pl.col("url.full")
+    quoted = pl.col("_errmsg").struct
     return _fill(
         frame,
         {
@@ -32,7 +45,7 @@ def extract_fields(frame: pl.DataFrame, text: str = "message") -> pl.DataFrame:
                 msg.str.extract(ERRCODE, 1), msg.str.extract(NUMERIC_CODE, 1)
             ),
             "error.message": pl.coalesce(
-                msg.str.extract(ERRMSG, 1), msg.str.extract(ERRMSG, 2), msg.str.extract(ERRMSG, 3)
+                quoted.field("dq"), quoted.field("sq"), quoted.field("bare")
             ).str.strip_chars(),
             "url.domain": url.str.extract(URL_DOMAIN, 1).str.to_lowercase(),
             "url.path": url.str.extract(URL_PATH, 1),
@@ -42,7 +55,7 @@ def extract_fields(frame: pl.DataFrame, text: str = "message") -> pl.DataFrame:
             "related.ip": msg.str.extract(IPV4, 1),
             "http.request.id": msg.str.extract(REQUEST_ID, 1),
         },
-    )
+    ).drop("_errmsg")
 
 
 def _fill(frame: pl.DataFrame, found: dict[str, pl.Expr]) -> pl.DataFrame:

@@ -33,8 +33,10 @@ from parsers.logs.formats import (
     LogFormat,
 )
 from parsers.logs.timestamps import LAYOUTS, TimeContext, parse_timestamps
+from parsers.text import read_lines
 
 SAMPLE_LINES = 4000
+_TAILS = ("(?P<message>.*)$", "(?P<rest>.*)$")
 ANSI = r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
 UNRECOGNISED = "unrecognised"
 _LOGFMT_LEVEL = r'(?:^|\s)(?:level|lvl|severity)="?([A-Za-z]+)'
@@ -59,14 +61,12 @@ def parse_log(
 
     Raises ``ParseError`` only when the file cannot be read at all.
     """
-    from parsers.text import decode
-
     started = time.perf_counter()
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise ParseError(display, exc.strerror or str(exc)) from exc
-    decoded = decode(data)
+    decoded = read_lines(data)
     report = SourceReport(path=display, kind="log", bytes=len(data))
     report.details["encoding"] = decoded.encoding + (" (BOM)" if decoded.bom else "")
     if decoded.replaced:
@@ -74,30 +74,30 @@ def parse_log(
         report.error(
             None, f"{decoded.replaced} undecodable byte sequence(s) replaced", skipped=False
         )
-    lines = _split_lines(decoded.text, report, limits)
+    lines = _number_lines(decoded.lines, b"\x1b" in data, report, limits)
     events = _parse_lines(lines, display, context, report, limits)
     report.records = events.height
     report.seconds = time.perf_counter() - started
     return events, report
 
 
-def _split_lines(text: str, report: SourceReport, limits: LogLimits) -> pl.DataFrame:
-    """Return ``line_no``, ``raw`` (as written, less CR) and ``line`` (ANSI colours removed)."""
-    raw = pl.Series("raw", [text]).str.split("\n").explode()
-    if text.endswith("\n"):
-        raw = raw.head(raw.len() - 1)
+def _number_lines(
+    raw: pl.Series, has_escapes: bool, report: SourceReport, limits: LogLimits
+) -> pl.DataFrame:
+    """Return ``line_no``, ``raw`` (as written) and ``line`` (ANSI colours removed)."""
     frame = pl.DataFrame({"raw": raw}).with_columns(
-        line_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
-        raw=pl.col("raw").str.strip_suffix("\r"),
+        line_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
     )
-    long_lines = frame.filter(pl.col("raw").str.len_chars() > limits.max_line_chars)
+    # Bytes bound characters from above, so only suspects are measured in characters.
+    suspects = frame.filter(pl.col("raw").str.len_bytes() > limits.max_line_chars)
+    long_lines = suspects.filter(pl.col("raw").str.len_chars() > limits.max_line_chars)
     for line_no, length in long_lines.select("line_no", pl.col("raw").str.len_chars()).iter_rows():
         report.error(
             line_no, f"line of {length} characters cut to {limits.max_line_chars}", skipped=False
         )
     if long_lines.height:
         frame = frame.with_columns(pl.col("raw").str.slice(0, limits.max_line_chars))
-    clean = pl.col("raw").str.replace_all(ANSI, "") if "\x1b" in text else pl.col("raw")
+    clean = pl.col("raw").str.replace_all(ANSI, "") if has_escapes else pl.col("raw")
     report.details["lines"] = frame.height
     return frame.with_columns(line=clean)
 
@@ -111,7 +111,7 @@ def detect_formats(lines: pl.Series) -> list[tuple[LogFormat, float]]:
         return [(GENERIC, 0.0)]
     scored = []
     for priority, fmt in enumerate(FORMATS):
-        share = int(sample.str.contains(fmt.pattern).sum()) / sample.len()
+        share = int(sample.str.contains(head_pattern(fmt)).sum()) / sample.len()
         if share > 0 or fmt is GENERIC:
             scored.append((fmt, share, priority))
     scored.sort(key=lambda item: (item[0] is GENERIC, -item[1], item[2]))
@@ -130,7 +130,7 @@ def _parse_lines(
     for fmt, _ in candidates:
         if pending.is_empty():
             break
-        hits = pending.get_column("line").str.contains(fmt.pattern)
+        hits = pending.get_column("line").str.contains(head_pattern(fmt))
         matched, pending = pending.filter(hits), pending.filter(~hits)
         if fmt is JSON_LINES:
             matched, rejected = _extract_json(matched, report)
@@ -146,10 +146,31 @@ def _parse_lines(
     return _to_events(records, display, context, report, counts)
 
 
+def head_pattern(fmt: LogFormat) -> str:
+    """``fmt.pattern`` without its trailing catch-all group.
+
+    Capturing ``(?P<message>.*)$`` drags the regex engine's slow capturing
+    mode across the whole line; the message is just the rest of the line.
+    """
+    for tail in _TAILS:
+        if fmt.pattern.endswith(tail):
+            return fmt.pattern[: -len(tail)]
+    return fmt.pattern
+
+
 def _extract_regex(matched: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
+    head = head_pattern(fmt)
     groups = matched.select(
-        "line_no", fields=pl.col("line").str.extract_groups(fmt.pattern)
+        "line_no",
+        pl.col("line").alias("_line"),
+        fields=pl.col("line").str.extract_groups(f"(?P<_head>{head})"),
     ).unnest("fields")
+    if head != fmt.pattern:
+        remainder = pl.col("_line").str.slice(pl.col("_head").str.len_chars())
+        groups = groups.with_columns(
+            remainder.alias("rest" if "(?P<rest>" in fmt.pattern else "message")
+        )
+    groups = groups.drop("_head", "_line")
     if fmt is GENERIC:
         rest = pl.col("rest")
         groups = groups.with_columns(
@@ -202,9 +223,10 @@ def _assemble_records(
     # A line with no record above it stands alone; so does one past the continuation cap.
     standalone = ~pl.col("after_start") & ~pl.col("blank")
     frame = frame.with_columns(_record=(is_start | standalone).cum_sum())
-    frame = frame.with_columns(
-        _overflow=(pl.int_range(pl.len()).over("_record") >= limits.max_record_lines)
-    )
+    # Position within the record: this line's index less the index of the record's first line.
+    index = pl.int_range(pl.len())
+    first = pl.when(is_start | standalone).then(index).forward_fill()
+    frame = frame.with_columns(_overflow=(index - first) >= limits.max_record_lines)
     overflow = int(frame["_overflow"].sum())
     if overflow:
         frame = frame.with_columns(

@@ -22,6 +22,8 @@ COMPONENTS = (
 
 _TIME = r"(?P<hour>\d{1,2}):(?P<minute>\d{2}):(?P<second>\d{2})(?:[.,](?P<frac>\d{1,9}))?"
 _ZONE = r"\s*(?P<tz>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+# ISO 8601 with every field at a fixed position (the common case), handled by slicing.
+_FIXED_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}"
 # Month names in English and the abbreviations French and German syslog writes.
 _MON = r"(?P<mon>[A-Za-z\u00e0-\u00fb]{3,5}\.?)"
 
@@ -48,6 +50,21 @@ _MONTHS = {
 }  # fmt: skip
 
 _EPOCH_UNIT_US = {10: 1e6, 13: 1e3, 16: 1.0, 19: 1e-3}
+_MONTH_DAYS = {
+    1: 31,
+    2: 28,
+    3: 31,
+    4: 30,
+    5: 31,
+    6: 30,
+    7: 31,
+    8: 31,
+    9: 30,
+    10: 31,
+    11: 30,
+    12: 31,
+}
+_DAY_US = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -115,6 +132,12 @@ def _extract_components(texts: pl.Series, names: list[str]) -> pl.DataFrame:
     pending = pl.DataFrame({"_index": pl.int_range(texts.len(), eager=True), "ts": texts})
     pending = pending.filter(pl.col("ts").is_not_null())
     parts = [pl.DataFrame(schema={"_index": pl.Int64, **dict.fromkeys(COMPONENTS, pl.String)})]
+    if "iso" in names:
+        # Most stamps are fixed-width ISO: slice them instead of running a capturing regex.
+        fixed = pending.get_column("ts").str.contains(_FIXED_ISO)
+        if fixed.any():
+            parts.append(pending.filter(fixed).select("_index", *_fixed_iso_components()))
+            pending = pending.filter(~fixed)
     for name in names:
         if pending.is_empty():
             break
@@ -135,63 +158,76 @@ def _extract_components(texts: pl.Series, names: list[str]) -> pl.DataFrame:
     )
 
 
+def _fixed_iso_components() -> list[pl.Expr]:
+    ts = pl.col("ts")
+    tail = ts.str.slice(19)
+    positions = {"year": (0, 4), "month": (5, 2), "day": (8, 2), "hour": (11, 2),
+                 "minute": (14, 2), "second": (17, 2)}  # fmt: skip
+    return [
+        *(ts.str.slice(start, length).alias(name) for name, (start, length) in positions.items()),
+        tail.str.extract(r"^[.,](\d{1,9})", 1).alias("frac"),
+        tail.str.extract(rf"^(?:[.,]\d+)?{_ZONE}", 1).alias("tz"),
+    ]
+
+
 def _assemble(
     parts: pl.DataFrame, context: TimeContext
 ) -> tuple[pl.Series, pl.Series, pl.Series, dict[str, int]]:
     """Return naive datetimes, written UTC offsets in seconds, an epoch mask and guess counts."""
     ref = context.reference
-    month = (
-        pl.col("month")
-        .cast(pl.Int32, strict=False)
-        .fill_null(
-            pl.col("mon")
-            .str.to_lowercase()
-            .str.strip_suffix(".")
-            .replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
-            .fill_null(
-                pl.col("mon")
-                .str.to_lowercase()
-                .str.slice(0, 3)
-                .replace_strict(_MONTHS, default=None, return_dtype=pl.Int32)
-            )
-        )
+    mon = pl.col("mon").str.to_lowercase()
+    month_name = mon.str.strip_suffix(".").replace_strict(
+        _MONTHS, default=None, return_dtype=pl.Int64
     )
-    day = pl.col("day").cast(pl.Int32, strict=False)
-    year_given = pl.col("year").cast(pl.Int32, strict=False)
+    short_name = mon.str.slice(0, 3).replace_strict(_MONTHS, default=None, return_dtype=pl.Int64)
+    # Components become integers once; everything below reads these columns.
+    parts = parts.with_columns(
+        _month=pl.col("month")
+        .cast(pl.Int64, strict=False)
+        .fill_null(month_name.fill_null(short_name)),
+        _day=pl.col("day").cast(pl.Int64, strict=False),
+        _year=pl.col("year").cast(pl.Int64, strict=False),
+        _hour=pl.col("hour").cast(pl.Int64, strict=False),
+        _minute=pl.col("minute").cast(pl.Int64, strict=False),
+        _second=pl.col("second").cast(pl.Int64, strict=False),
+        _yday=pl.col("yday").cast(pl.Int64, strict=False),
+        _frac_us=pl.col("frac")
+        .str.pad_end(6, "0")
+        .str.slice(0, 6)
+        .cast(pl.Int64, strict=False)
+        .fill_null(0),
+    )
+    month, day, year_given = pl.col("_month"), pl.col("_day"), pl.col("_year")
+    hour, minute, second, yday = (
+        pl.col("_hour"),
+        pl.col("_minute"),
+        pl.col("_second"),
+        pl.col("_yday"),
+    )
     # A dated line without a year belongs to the last twelve months before the reference.
     after_ref = (month * 100 + day) > (ref.month * 100 + ref.day + 1)
     year_guess = pl.when(after_ref).then(ref.year - 1).otherwise(ref.year)
     has_date = month.is_not_null() & day.is_not_null()
-    year = year_given.fill_null(pl.when(has_date).then(year_guess))
-    frac_us = (
-        pl.col("frac").str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64, strict=False).fill_null(0)
+    parts = parts.with_columns(_year_full=year_given.fill_null(pl.when(has_date).then(year_guess)))
+    year = pl.col("_year_full")
+    clock_ok = hour.is_between(0, 23) & minute.is_between(0, 59) & second.is_between(0, 60)
+    clock_us = (hour * 3600 + minute * 60 + second) * 1_000_000 + pl.col("_frac_us")
+    date_ok = month.is_between(1, 12) & day.is_between(1, _days_in_month(year, month))
+    dated = pl.when(date_ok & clock_ok).then(
+        _days_from_civil(year, month, day) * _DAY_US + clock_us
     )
-    clock = pl.format(
-        "{}:{}:{}",
-        pl.col("hour").str.zfill(2),
-        pl.col("minute"),
-        pl.col("second"),
+    year_day_one = _days_from_civil(year_given, pl.lit(1), pl.lit(1))
+    ordinal = pl.when(yday.is_between(1, 366) & clock_ok).then(
+        (year_day_one + yday - 1) * _DAY_US + clock_us
     )
-    dated = pl.format(
-        "{}-{}-{} {}",
-        year.cast(pl.String).str.zfill(4),
-        month.cast(pl.String).str.zfill(2),
-        day.cast(pl.String).str.zfill(2),
-        clock,
-    ).str.to_datetime("%Y-%m-%d %H:%M:%S", time_unit="us", strict=False)
-    ordinal = pl.format("{}-01-01 {}", pl.col("year"), clock).str.to_datetime(
-        "%Y-%m-%d %H:%M:%S", time_unit="us", strict=False
-    ) + pl.duration(days=pl.col("yday").cast(pl.Int64, strict=False) - 1)
     epoch_digits = pl.col("epoch").str.len_chars()
-    epoch_us = pl.col("epoch").cast(pl.Int64, strict=False) * epoch_digits.replace_strict(
-        _EPOCH_UNIT_US, default=None, return_dtype=pl.Float64
-    ) + pl.format("0.{}", pl.col("frac")).cast(pl.Float64, strict=False).fill_null(
-        0.0
-    ) * epoch_digits.replace_strict(_EPOCH_UNIT_US, default=None, return_dtype=pl.Float64)
+    unit_us = epoch_digits.replace_strict(_EPOCH_UNIT_US, default=None, return_dtype=pl.Float64)
+    fraction = pl.format("0.{}", pl.col("frac")).cast(pl.Float64, strict=False).fill_null(0.0)
+    epoch_us = (pl.col("epoch").cast(pl.Int64, strict=False) + fraction) * unit_us
     frame = parts.with_columns(
         _index=pl.int_range(pl.len()),
-        _dated=dated + pl.duration(microseconds=frac_us),
-        _ordinal=ordinal + pl.duration(microseconds=frac_us),
+        _dated=pl.from_epoch(dated, time_unit="us"),
+        _ordinal=pl.from_epoch(ordinal, time_unit="us"),
         _epoch=pl.from_epoch(epoch_us.round(0).cast(pl.Int64, strict=False), time_unit="us"),
         _time_only=pl.col("hour").is_not_null()
         & pl.col("day").is_null()
@@ -210,6 +246,22 @@ def _assemble(
         "date_inferred": int(frame["_time_only"].sum()),
     }
     return naive, offsets, is_epoch, flags
+
+
+def _days_from_civil(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    y = year.cast(pl.Int64) - (month <= 2).cast(pl.Int64)
+    era = y // 400
+    year_of_era = y - era * 400
+    day_of_year = (153 * ((month.cast(pl.Int64) + 9) % 12) + 2) // 5 + day.cast(pl.Int64) - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    days = month.replace_strict(_MONTH_DAYS, default=None, return_dtype=pl.Int32)
+    return pl.when((month == 2) & leap).then(29).otherwise(days)
 
 
 def _offset_seconds() -> pl.Expr:
