@@ -93,8 +93,10 @@ def _split_utf8(body: bytes) -> pl.Series | None:
             return None
         return pl.Series("line", text.removesuffix("\n").split("\n")).str.strip_suffix("\r")
     try:
+        # A leading newline keeps the reader from taking the data for a compressed stream
+        # (it sniffs gzip, zlib and zstd magic); its empty first row is dropped below.
         frame = pl.read_csv(
-            body,
+            b"\n" + body,
             has_header=False,
             separator=separator,
             quote_char=None,
@@ -103,7 +105,7 @@ def _split_utf8(body: bytes) -> pl.Series | None:
         )
     except pl.exceptions.ComputeError:
         return None
-    return frame.get_column("line").fill_null("")
+    return frame.get_column("line").slice(1).fill_null("")
 
 
 def _utf16_without_bom(sample: bytes) -> str | None:

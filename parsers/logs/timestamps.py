@@ -22,6 +22,7 @@ COMPONENTS = (
 
 _TIME = r"(?P<hour>\d{1,2}):(?P<minute>\d{2}):(?P<second>\d{2})(?:[.,](?P<frac>\d{1,9}))?"
 _ZONE = r"\s*(?P<tz>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+_NAIVE_ISO = "%Y-%m-%d %H:%M:%S%.f"
 # ISO 8601 with every field at a fixed position (the common case), handled by slicing.
 _FIXED_ISO = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}"
 # Month names in English and the abbreviations French and German syslog writes.
@@ -94,8 +95,17 @@ def parse_timestamps(
     texts: pl.Series, context: TimeContext, layouts: Sequence[str] | None = None
 ) -> TimeResult:
     """Convert timestamp texts to UTC, trying ``layouts`` (default: all) in order."""
-    parts = _extract_components(texts, list(layouts) if layouts else list(LAYOUTS))
-    naive, offsets, is_epoch, flags = _assemble(parts, context)
+    names = list(layouts) if layouts else list(LAYOUTS)
+    naive = pl.Series(dtype=pl.Datetime("us"), values=[None] * texts.len())
+    if "iso" in names:
+        # The commonest stamp, naive "YYYY-MM-DD HH:MM:SS[.fff]", goes through chrono directly.
+        naive = texts.str.to_datetime(_NAIVE_ISO, strict=False, time_unit="us")
+    slow = (naive.is_null() & texts.is_not_null()).arg_true()
+    parts = _extract_components(texts.gather(slow), names)
+    slow_naive, slow_offsets, slow_epoch, flags = _assemble(parts, context)
+    naive = naive.scatter(slow, slow_naive)
+    offsets = pl.Series(dtype=pl.Int32, values=[None] * texts.len()).scatter(slow, slow_offsets)
+    is_epoch = pl.Series(dtype=pl.Boolean, values=[False] * texts.len()).scatter(slow, slow_epoch)
     written = offsets.drop_nulls()
     with_offset = written.len()
     naive_count = int((naive.is_not_null() & offsets.is_null() & ~is_epoch).sum())

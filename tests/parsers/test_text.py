@@ -52,3 +52,10 @@ def test_lines_keep_blanks_and_drop_line_endings(noise: bytes) -> None:
 def test_utf16_lines() -> None:
     lines = read_lines(b"\xff\xfe" + "一\r\n二\n".encode("utf-16-le")).lines.to_list()
     assert lines == ["一", "二"]
+
+
+@pytest.mark.parametrize("magic", [b"(\xb5/\xfd", b"\x1f\x8b\x08\x00", b"x\x01", b"x\x9c"])
+def test_compression_magic_at_the_start_is_just_text(magic: bytes) -> None:
+    decoded = read_lines(magic + b"rest\nsecond\n")
+    assert decoded.lines.len() == 2
+    assert decoded.lines[1] == "second"
