@@ -178,15 +178,16 @@ class _Progress:
         self.started = time.monotonic()
         self.shown = False
 
-    def update(self, index: int, total: int, file: BundleFile) -> None:
+    def update(self, index: int, files: list[BundleFile]) -> None:
         if not self.enabled or time.monotonic() - self.started < self.DELAY_S:
             return
         width = 30
-        done = int(width * index / max(total, 1))
-        name = file.display if len(file.display) < 50 else "…" + file.display[-49:]
-        sys.stderr.write(
-            f"\r\x1b[2K[{'#' * done}{'.' * (width - done)}] {index + 1}/{total} {name}"
-        )
+        total = sum(f.size for f in files) or 1
+        done = int(width * sum(f.size for f in files[:index]) / total)
+        name = files[index].display
+        name = name if len(name) < 50 else "…" + name[-49:]
+        bar = "#" * done + "." * (width - done)
+        sys.stderr.write(f"\r\x1b[2K[{bar}] {index + 1}/{len(files)} {name}")
         sys.stderr.flush()
         self.shown = True
 

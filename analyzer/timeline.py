@@ -22,7 +22,8 @@ from parsers.logs.timestamps import TimeContext
 # Kinds recognised by content whose parsers are not part of this release yet.
 PENDING_KINDS = {"har": "HAR", "netlog": "Chrome NetLog", "pcap": "pcap", "pcapng": "pcapng"}
 
-Progress = Callable[[int, int, BundleFile], None]
+# Called before each file with its position and the whole list (for byte-weighted bars).
+Progress = Callable[[int, list[BundleFile]], None]
 
 
 class UsageError(ValueError):
@@ -68,7 +69,7 @@ def _parse_bundle(bundle: Bundle, tz: str | None, progress: Progress | None) -> 
     sources: list[SourceReport] = []
     for index, file in enumerate(bundle.files):
         if progress:
-            progress(index, len(bundle.files), file)
+            progress(index, bundle.files)
         frame, report = _parse_file(file, zone, zone_source, collected)
         sources.append(report)
         if frame is not None and frame.height:
