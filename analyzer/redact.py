@@ -11,28 +11,31 @@ import polars as pl
 MASK = "<redacted>"
 TEXT_COLUMNS = ("message", "event.original", "url.full", "error.message")
 
-# Keys whose values are secrets wherever they appear (query strings, key=value, JSON).
-_SECRET_KEYS = (
-    r"access_token|refresh_token|id_token|suite_token|suite_access_token|provider_access_token|"
-    r"corpsecret|client_secret|app_secret|secret|password|passwd|pwd|user_ticket|ticket|"
-    r"session_?key|session_?id|sessionid|sid|skey|api_?key|auth_?token|token"
+# Keys whose values are secrets wherever they appear (query strings, key=value, JSON), in
+# snake_case or camelCase. Any word ending in "token" or holding "secret" counts (csrfToken,
+# appSecret, secret_key).
+_BOUNDED_KEYS = (
+    r"password|passwd|pwd|user_?ticket|ticket|session_?key|session_?id|sid|skey|api_?key"
 )
-# OAuth ``code`` and ``state`` are secrets only as request parameters (a numeric JSON
-# ``code`` is a vendor error code and must survive).
-_PARAM_KEYS = r"code|state|auth_code|authcode"
+_KEY = rf"(?:(?-u:\b)(?:{_BOUNDED_KEYS})|[A-Za-z0-9_]*(?:token|secret[A-Za-z0-9_]*))"
+_SEPARATOR = r"""["']?\s*[:=]\s*"""
+# OAuth ``code`` and ``state``: always as request parameters; after a space only when the value
+# is not a plain number (``code=11`` in a log is an error code and must survive).
+_PARAM_KEYS = r"code|state|auth_?code"
+_VALUE = r"""[^&\s"',;}\]<>]+"""
 
-RULES: tuple[tuple[str, str], ...] = (
-    (
-        rf"""(?i)((?:^|[^A-Za-z0-9_])(?:{_SECRET_KEYS})["']?\s*(?:=|:\s*"|:)\s*)[^&\s"',;}}\]<>]+""",
-        f"${{1}}{MASK}",
-    ),
-    (rf"(?i)([?&;](?:{_PARAM_KEYS})=)[^&\s\"'#<>]+", f"${{1}}{MASK}"),
-    (r"(?i)\b((?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?)[^\r\n\"',}]+", f"${{1}}{MASK}"),
-    (r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+", f"${{1}}{MASK}"),
-    (r"(?i)\b((?:set-)?cookie[\"']?\s*[:=]\s*[\"']?)[^\r\n\"']+", f"${{1}}{MASK}"),
-    (r"\b(eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.)[A-Za-z0-9_-]+", f"${{1}}{MASK}"),
+# Each pattern has exactly one capture group, the part that stays; what follows it is masked.
+RULES: tuple[str, ...] = (
+    rf"""(?i)({_KEY}{_SEPARATOR}")(?:[^"\\]|\\.)*""",
+    rf"""(?i)({_KEY}{_SEPARATOR}')[^']*""",
+    rf"""(?i)({_KEY}{_SEPARATOR}){_VALUE}""",
+    rf"""(?i)((?:^|[?&;])(?:{_PARAM_KEYS})=)[^&\s"'#<>]+""",
+    rf"""(?i)((?-u:\b)(?:{_PARAM_KEYS})=)\d*[^\d&\s"'#<>][^&\s"'#<>]*""",
+    r"""(?i)(?-u:\b)((?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^\r\n"',}]+""",
+    r"(?i)(?-u:\b)(bearer\s+)[A-Za-z0-9._~+/=-]+",
+    r"""(?i)(?-u:\b)((?:set-)?cookie["']?\s*[:=]\s*["']?)[^\r\n"']+""",
+    r"(?-u:\b)(eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.)[A-Za-z0-9_-]+",
 )
-
 
 # Every rule above needs one of these words; rows without any are left alone, which spares
 # the regexes most of a large log.
@@ -41,11 +44,9 @@ KEYWORDS = (
     "code=", "state=", "authorization", "bearer", "cookie", "eyj",
 )  # fmt: skip
 
-
-# All rules as one alternation, one pass over the text. Each rule keeps exactly one group
-# (the key); groups of the alternatives that did not match substitute as empty.
-assert all(replacement == f"${{1}}{MASK}" for _, replacement in RULES)
-COMBINED = "|".join(f"(?:{pattern})" for pattern, _ in RULES)
+# All rules as one alternation, one pass over the text; groups of the alternatives that did
+# not match substitute as empty, so the replacement names every group.
+COMBINED = "|".join(f"(?:{pattern})" for pattern in RULES)
 COMBINED_REPLACEMENT = "".join(f"${{{n}}}" for n in range(1, len(RULES) + 1)) + MASK
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analyzer.redact import MASK, redact_events, redact_text
+from analyzer.redact import MASK, RULES, redact_events, redact_text
 
 CASES = [
     (
@@ -33,12 +33,22 @@ CASES = [
         "SflKxwRJSMeKKF2QT4",
     ),
     ("user_ticket=UT-9981 expires", "user_ticket=<redacted>", "UT-9981"),
+    ('token="abc123" next', 'token="<redacted>" next', "abc123"),
+    ("password='hunter2' next", "password='<redacted>' next", "hunter2"),
+    ('{"password":"a,b;c d"}', '{"password":"<redacted>"}', "a,b;c d"),
+    ('corpsecret = "CS9" ok', 'corpsecret = "<redacted>" ok', "CS9"),
+    ("accessToken=Xq1 refreshToken: Yq2", "accessToken=<redacted> refreshToken: <redacted>", "Yq2"),
+    ("clientSecret=Cs1&secret_key=Sk2", "clientSecret=<redacted>&secret_key=<redacted>", "Sk2"),
+    ("callback body code=OAUTHxyz9 ok", "code=<redacted> ok", "OAUTHxyz9"),
+    ("code=OAUTHxyz9&state=abc", "code=<redacted>&state=<redacted>", "OAUTHxyz9"),
 ]
 HARMLESS = [
     'login resp errcode=60020 errmsg="not allow to access from your ip"',
     '{"code": 99991663, "msg": "invalid access token"}',
     "sqlite open failed, code=11 msg=database disk image is malformed",
     "connect to i.work.weixin.qq.com:443 rtt=41ms",
+    "errmsg: invalid access_token, hint: [1748]",
+    "retry after code=11",
 ]
 
 
@@ -75,3 +85,11 @@ def test_prefilter_never_skips_what_the_rules_would_mask(words: list[str], noise
         for t in redact_events(frame)["message"].drop_nulls()
         if any(c[2] in t for c in CASES)
     )
+
+
+def test_every_rule_keeps_exactly_one_group() -> None:
+    # The one-pass replacement names groups 1..N: one per rule.
+    import re
+
+    for rule in RULES:
+        assert len(re.findall(r"(?<!\\)\((?!\?)", rule)) == 1, rule
