@@ -125,12 +125,18 @@ def _parse_lines(
     report: SourceReport,
     limits: LogLimits,
 ) -> pl.DataFrame:
-    candidates = detect_formats(lines.get_column("line"))
+    candidates = [fmt for fmt, _ in detect_formats(lines.get_column("line"))]
+    primary = candidates[0]
+    # Formats the sample never saw still get the lines nothing else claimed (a log appended
+    # in another format far from where the sample looked).
+    candidates += [fmt for fmt in FORMATS if fmt not in candidates]
     starts, pending = [], lines.filter(pl.col("line").str.strip_chars() != "")
-    for fmt, _ in candidates:
+    for fmt in candidates:
         if pending.is_empty():
             break
         hits = pending.get_column("line").str.contains(head_pattern(fmt))
+        if not hits.any():
+            continue
         matched, pending = pending.filter(hits), pending.filter(~hits)
         if fmt is JSON_LINES:
             matched, rejected = _extract_json(matched, report)
@@ -138,12 +144,29 @@ def _parse_lines(
         else:
             matched = _extract_regex(matched, fmt)
         if matched.height:
-            starts.append(matched.with_columns(format=pl.lit(fmt.name)))
-    counts = {frame["format"][0]: frame.height for frame in starts}
+            starts.append(matched.with_columns(format=pl.lit(fmt.name), weak=_weak(fmt, primary)))
     records = _assemble_records(lines, starts, report, limits)
+    counts = dict(records.group_by("format").len().drop_nulls("format").iter_rows())
+    counts = {fmt.name: counts[fmt.name] for fmt in candidates if fmt.name in counts}
     report.format = max(counts, key=lambda name: counts[name]) if counts else UNRECOGNISED
     report.details["formats"] = counts
     return _to_events(records, display, context, report, counts)
+
+
+def _weak(fmt: LogFormat, primary: LogFormat) -> pl.Expr:
+    """Whether a line claimed by ``fmt`` might rather continue the record above it.
+
+    In a file of another format, a lone JSON object, or a line that merely starts with an
+    epoch number or a time of day, is usually part of a multi-line record (a response body,
+    a table row), not a record of its own.
+    """
+    if fmt is primary:
+        return pl.lit(False)
+    if fmt is JSON_LINES:
+        return pl.lit(True)
+    if fmt is GENERIC:
+        return pl.col("ts").str.contains(r"^\d+(?:\.\d+)?$|^\d{1,2}:\d{2}")
+    return pl.lit(False)
 
 
 def head_pattern(fmt: LogFormat) -> str:
@@ -200,7 +223,7 @@ def _extract_json(matched: pl.DataFrame, report: SourceReport) -> tuple[pl.DataF
     columns, failed, reasons = jsonl.decode_records(matched.get_column("line").to_list())
     for position, reason in zip(failed, reasons, strict=True):
         report.error(int(matched["line_no"][position]), reason + "; kept as text", skipped=False)
-    keep = pl.Series([True] * matched.height)
+    keep = pl.Series(values=[True] * matched.height, dtype=pl.Boolean)
     if failed:
         keep = keep.scatter(failed, False)
     decoded = pl.DataFrame(columns, schema=dict.fromkeys(jsonl.COLUMNS, pl.String))
@@ -216,6 +239,7 @@ def _assemble_records(
     frame = lines.with_columns(blank=pl.col("line").str.strip_chars() == "")
     if claimed is not None:
         frame = frame.join(claimed, on="line_no", how="left", maintain_order="left")
+        frame = _demote_lone_weak_lines(frame)
     else:
         frame = frame.with_columns(format=pl.lit(None, dtype=pl.String))
     is_start = pl.col("format").is_not_null()
@@ -260,6 +284,21 @@ def _assemble_records(
     )
     report.details["multiline_records"] = tails.height
     return heads.join(tails, on="_record", how="left", maintain_order="left")
+
+
+def _demote_lone_weak_lines(frame: pl.DataFrame) -> pl.DataFrame:
+    """Turn weak claims with no neighbour of the same format, below a record, into continuations."""
+    content = frame.filter(~pl.col("blank")).select(
+        "line_no",
+        lone=pl.col("weak").fill_null(False)
+        & pl.col("format").is_not_null().cum_max().shift(1).fill_null(False)
+        & pl.col("format").shift(1).ne_missing(pl.col("format"))
+        & pl.col("format").shift(-1).ne_missing(pl.col("format")),
+    )
+    frame = frame.join(content, on="line_no", how="left", maintain_order="left")
+    return frame.with_columns(
+        format=pl.when(pl.col("lone").fill_null(False)).then(None).otherwise(pl.col("format"))
+    ).drop("lone", "weak")
 
 
 def _to_events(

@@ -226,3 +226,45 @@ def test_unreadable_file_raises_parse_error(tmp_path: Path, utc_context: TimeCon
 def test_output_conforms_to_the_schema(write_file: Write, utc_context: TimeContext) -> None:
     events, _ = parse(write_file("s.log", ELECTRON.format(1, "x")), utc_context)
     assert events.schema == pl.Schema(EVENT_SCHEMA)
+
+
+def test_format_the_sample_missed_still_claims_its_lines(
+    write_file: Write, utc_context: TimeContext
+) -> None:
+    # 20,004 lines: the detection sample takes every 5th and never reaches the xlog tail.
+    generic = [f"2025-05-31 10:00:00.{i % 1000:03d} INFO tick {i}" for i in range(20_001)]
+    xlog = [XLOG.format(f"appended {i}") for i in range(3)]
+    events, report = parse(write_file("tail.log", "\n".join(generic + xlog)), utc_context)
+    assert events.height == 20_004
+    assert report.details["formats"] == {"generic": 20_001, "mars_xlog": 3}
+    assert events.filter(pl.col("log.level") == "error").height == 3
+
+
+def test_lone_json_epoch_and_clock_lines_continue_the_record_above(
+    write_file: Write, utc_context: TimeContext
+) -> None:
+    text = "\n".join(
+        [
+            XLOG.format("login resp body follows"),
+            '{"errcode":60020,"errmsg":"not allow to access from your ip"}',
+            "1717200000 ms spent",
+            "  (server timing)",
+            "10:01:50.500 retry scheduled",
+            XLOG.format("next"),
+        ]
+    )
+    events, _ = parse(write_file("cont.log", text), utc_context)
+    assert events.height == 2
+    first = events.row(0, named=True)
+    assert first["message"].count("\n") == 4
+    assert first["error.code"] == "60020"
+
+
+def test_runs_of_json_lines_after_a_record_are_records(
+    write_file: Write, utc_context: TimeContext
+) -> None:
+    json_lines = [f'{{"time": "2025-05-31T02:0{i}:00Z", "msg": "j{i}"}}' for i in range(3)]
+    text = "\n".join([XLOG.format("x"), *json_lines])
+    events, report = parse(write_file("runs.log", text), utc_context)
+    assert events.height == 4
+    assert report.details["formats"] == {"mars_xlog": 1, "json_lines": 3}
