@@ -157,6 +157,10 @@ def _non_text_share(text: str) -> float:
     """Return the share of characters that are neither printable nor allowed controls."""
     if not text:
         return 0.0
+    # NUL runs pad logs that were preallocated or cut by a crash; they are not content.
+    text = text.replace("\x00", "")
+    if not text:
+        return 1.0
     stripped = text.translate(_TEXT_CONTROLS)
     if stripped.isprintable() and "\ufffd" not in stripped:
         return 0.0  # the common case, decided in C

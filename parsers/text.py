@@ -34,6 +34,7 @@ class Lines:
     encoding: str
     bom: bool
     replaced: int
+    nul_bytes: int = 0
 
 
 def guess_encoding(sample: bytes) -> tuple[str, int]:
@@ -70,6 +71,10 @@ def read_lines(data: bytes) -> Lines:
         text = body.decode(encoding, errors="replace")
         replaced = text.count(_REPLACEMENT)
         body = text.encode("utf-8")
+    # NUL padding (preallocated or crash-cut logs) is not content: drop it and count it.
+    nul_bytes = body.count(0)
+    if nul_bytes:
+        body = body.replace(b"\x00", b"")
     lines = _split_utf8(body)
     if lines is None:
         text = body.decode("utf-8", errors="replace")
@@ -77,7 +82,7 @@ def read_lines(data: bytes) -> Lines:
         replaced = text.count(_REPLACEMENT) - body.count(_REPLACEMENT.encode())
         lines = _split_utf8(text.encode("utf-8"))
         assert lines is not None, "re-encoded text is valid UTF-8"
-    return Lines(lines=lines, encoding=encoding, bom=bom_length > 0, replaced=replaced)
+    return Lines(lines, encoding, bom_length > 0, replaced, nul_bytes)
 
 
 def _split_utf8(body: bytes) -> pl.Series | None:

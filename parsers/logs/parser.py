@@ -74,6 +74,9 @@ def parse_log(
         report.error(
             None, f"{decoded.replaced} undecodable byte sequence(s) replaced", skipped=False
         )
+    if decoded.nul_bytes:
+        report.details["nul_bytes_removed"] = decoded.nul_bytes
+        report.error(None, f"{decoded.nul_bytes} NUL bytes removed (padding)", skipped=False)
     lines = _number_lines(decoded.lines, b"\x1b" in data, report, limits)
     events = _parse_lines(lines, display, context, report, limits)
     report.records = events.height

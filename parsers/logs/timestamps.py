@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -215,7 +215,9 @@ def _assemble(
         pl.col("_yday"),
     )
     # A dated line without a year belongs to the last twelve months before the reference.
-    after_ref = (month * 100 + day) > (ref.month * 100 + ref.day + 1)
+    # (a day of slack for clocks and zones; compared as day numbers so month ends work).
+    ref_day = (date(ref.year, ref.month, ref.day) - date(1970, 1, 1)).days
+    after_ref = _days_from_civil(pl.lit(ref.year), month, day) > ref_day + 1
     year_guess = pl.when(after_ref).then(ref.year - 1).otherwise(ref.year)
     has_date = month.is_not_null() & day.is_not_null()
     parts = parts.with_columns(_year_full=year_given.fill_null(pl.when(has_date).then(year_guess)))

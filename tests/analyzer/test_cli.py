@@ -146,3 +146,13 @@ def test_help_does_not_import_heavy_modules() -> None:
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_nul_padded_log_is_read_and_the_padding_counted(tmp_path: Path) -> None:
+    log = tmp_path / "crash.log"
+    log.write_bytes(b"[2025-05-31 10:00:00.000] [info] up\n" * 100 + b"\0" * 4096 + b"\n")
+    code, out, _ = run("analyze", str(log), "--format", "json")
+    assert code == 0
+    source = json.loads(out)["sources"][0]
+    assert source["records"] == 100
+    assert source["nul_bytes_removed"] == 4096

@@ -268,3 +268,10 @@ def test_runs_of_json_lines_after_a_record_are_records(
     events, report = parse(write_file("runs.log", text), utc_context)
     assert events.height == 4
     assert report.details["formats"] == {"mars_xlog": 1, "json_lines": 3}
+
+
+def test_year_inference_allows_a_day_across_a_month_end(write_file: Write) -> None:
+    context = TimeContext(None, "test", datetime(2025, 5, 31, 16, 30), "bundle.json collected_at")
+    text = "06-01 00:20:00.000  1  2 I Tag: just after midnight elsewhere\n"
+    events, _ = parse(write_file("m.log", text), context)
+    assert events["@timestamp"][0].year == 2025
