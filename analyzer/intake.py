@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import json
 import lzma
 import os
@@ -48,7 +49,6 @@ from analyzer.streams import (
     ZstdReader,
     bomb_reason,
     human_size,
-    read_full,
 )
 
 MAX_META_BYTES = 1 << 20
@@ -110,6 +110,9 @@ class Bundle:
         self.inputs = inputs
         self.files: list[BundleFile] = []
         self.refused: list[Refusal] = []
+        # Files kept although their stream broke off (truncated .gz, cut tar member): the
+        # part read before the break is analysed, and the reason reported with it.
+        self.damaged: list[Refusal] = []
         self.metadata: dict[str, Any] = {}
         self.metadata_source: str | None = None
         self.metadata_errors: list[str] = []
@@ -228,14 +231,15 @@ class Bundle:
                     self._read_tar(RatioMeter(plain, plain, float("inf")), display, level, depth)
                     return
                 meter = self._decompress(raw, kind)
-                head = read_full(meter, content.SNIFF_BYTES)
+                head, broken = _read_head(meter)
                 inner = content.sniff_bytes(head, complete=len(head) < content.SNIFF_BYTES)
                 if inner.kind == content.TAR:  # a compressed tar is one archive, not two levels
                     raw.seek(0)
                     self._read_tar(self._decompress(raw, kind), display, level, depth)
                     return
                 name = _COMPRESSED_SUFFIX.sub("", re.split(r"[!/\\]", display.rstrip("!"))[-1])
-                self._take(meter, name, f"{display}!", level, mtime, depth, head=head)
+                shown = f"{display}!"
+                self._take(meter, name, shown, level, mtime, depth, head=head, broken=broken)
         except LimitHit as hit:
             self._refuse(f"{display}!", hit.reason)
         except _DATA_ERRORS as exc:
@@ -365,17 +369,25 @@ class Bundle:
         depth: int,
         packed: int | None = None,
         head: bytes | None = None,
+        broken: str | None = None,
     ) -> None:
-        """Extract one member of a level-``level`` container and route it by its content."""
+        """Extract one member of a level-``level`` container and route it by its content.
+
+        ``broken`` says the stream already broke off after ``head``: nothing more is read.
+        """
         if head is None:
-            head = read_full(src, content.SNIFF_BYTES)
+            head, broken = _read_head(src)
         base = PurePosixPath(name).name
         sniffed = content.sniff_bytes(head, name=base, complete=len(head) < content.SNIFF_BYTES)
         nested = sniffed.kind in content.CONTAINER_KINDS
         limit = self._limits.max_nesting
         if nested and level + 1 > limit:
             raise LimitHit(f"nested archive deeper than {limit} level{'s' * (limit != 1)}")
-        path = self._copy_out(src, head, base, packed)
+        path, problem = self._copy_out(src if broken is None else io.BytesIO(), head, base, packed)
+        problem = broken or problem
+        if problem:
+            size = human_size(path.stat().st_size)
+            self.damaged.append(Refusal(display, f"{problem}; the {size} read before it are kept"))
         member_depth = depth + len(PurePosixPath(name).parts)
         if nested:
             try:
@@ -386,8 +398,13 @@ class Bundle:
         found = BundleFile(path, display, sniffed.kind, sniffed.detail, path.stat().st_size, mtime)
         self._add(found, base, member_depth)
 
-    def _copy_out(self, src: Readable, head: bytes, base: str, packed: int | None) -> Path:
-        """Copy a stream into the temp dir, enforcing the caps on the bytes actually read."""
+    def _copy_out(
+        self, src: Readable, head: bytes, base: str, packed: int | None
+    ) -> tuple[Path, str | None]:
+        """Copy a stream into the temp dir, enforcing the caps on the bytes actually read.
+
+        Returns the copy and, when the stream broke off after some data, why.
+        """
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="loginlens-")
         self._names += 1
@@ -411,12 +428,18 @@ class Bundle:
                         if ratio > limits.max_ratio:
                             raise LimitHit(bomb_reason(ratio, limits.max_ratio))
                     out.write(chunk)
-                    chunk = src.read(CHUNK)
+                    try:
+                        chunk = src.read(CHUNK)
+                    except _DATA_ERRORS as exc:  # caps raise LimitHit, which is not caught here
+                        problem = _broken(exc, None)
+                        break
+                else:
+                    problem = None
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
         self._written += written
-        return dest
+        return dest, problem
 
     def _discard(self, path: Path) -> None:
         self._written -= path.stat().st_size
@@ -530,6 +553,21 @@ def _why(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return "does not exist"
     return f"unreadable: {exc.strerror or exc}"
+
+
+def _read_head(src: Readable) -> tuple[bytes, str | None]:
+    """The first bytes of a stream for sniffing, and why it broke off if it did so early."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while size < content.SNIFF_BYTES and (data := src.read(content.SNIFF_BYTES - size)):
+            parts.append(data)
+            size += len(data)
+    except _DATA_ERRORS as exc:
+        if not parts:
+            raise
+        return b"".join(parts), _broken(exc, None)
+    return b"".join(parts), None
 
 
 def _broken(exc: BaseException, taken: int | None) -> str:

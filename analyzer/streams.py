@@ -103,18 +103,6 @@ class ZstdReader:
         return True
 
 
-def read_full(src: Readable, size: int) -> bytes:
-    parts: list[bytes] = []
-    got = 0
-    while got < size:
-        data = src.read(size - got)
-        if not data:
-            break
-        parts.append(data)
-        got += len(data)
-    return b"".join(parts)
-
-
 def bomb_reason(ratio: float, limit: float) -> str:
     return f"zip bomb: ratio {ratio:.0f}:1 exceeds {limit:g}:1"
 

@@ -67,10 +67,13 @@ def _parse_bundle(bundle: Bundle, tz: str | None, progress: Progress | None) -> 
     collected = _collected_at(bundle.metadata, zone, notes)
     frames: list[pl.DataFrame] = []
     sources: list[SourceReport] = []
+    damaged = {item.display: item.reason for item in bundle.damaged}
     for index, file in enumerate(bundle.files):
         if progress:
             progress(index, bundle.files)
         frame, report = _parse_file(file, zone, zone_source, collected)
+        if file.display in damaged:
+            report.error(None, damaged[file.display], skipped=False)
         sources.append(report)
         if frame is not None and frame.height:
             frames.append(frame)

@@ -413,9 +413,15 @@ def test_truncated_compressed_tar_keeps_earlier_members(tmp_path: Path, mode: st
     archive.write_bytes(data[: len(data) * 3 // 4])
     with open_bundle([archive]) as bundle:
         kept = _displays(bundle)
-        assert 1 <= len(kept) < 4
+        assert 1 <= len(kept) <= 4
         assert kept == [f"{archive}!m{i}.log" for i in range(len(kept))]
-        assert _file(bundle, kept[-1]) == members[f"m{len(kept) - 1}.log"]
+        for display in kept[:-1]:
+            assert _file(bundle, display) == members[display.rsplit("!", 1)[1]]
+        # The member the archive broke inside is kept as far as it goes, and flagged.
+        last = members[f"m{len(kept) - 1}.log"]
+        assert last.startswith(_file(bundle, kept[-1]))
+        if _file(bundle, kept[-1]) != last:
+            assert [d.display for d in bundle.damaged] == [kept[-1]]
         assert _refusals(bundle) == {
             str(archive): f"truncated archive: unexpected end of data after {len(kept)} members"
         }
@@ -423,13 +429,21 @@ def test_truncated_compressed_tar_keeps_earlier_members(tmp_path: Path, mode: st
 
 
 @pytest.mark.parametrize("compress", [gzip.compress, zstandard.ZstdCompressor().compress])
-def test_truncated_single_compressed_file(tmp_path: Path, compress: object) -> None:
-    data = compress(_text(7, 50_000))  # type: ignore[operator]
+def test_truncated_single_compressed_file_keeps_what_decompressed(
+    tmp_path: Path, compress: object
+) -> None:
+    text = b"".join(b"%08d " % i + _text(i, 60) + b"\n" for i in range(40_000))
+    data = compress(text)  # type: ignore[operator]
     path = tmp_path / "app.log.gz"
     path.write_bytes(data[: len(data) // 2])
     with open_bundle([path]) as bundle:
-        assert bundle.files == []
-        assert _refusals(bundle) == {str(path): "truncated archive: unexpected end of data"}
+        assert _displays(bundle) == [f"{path}!"]
+        kept = _file(bundle, f"{path}!")
+        assert 0 < len(kept) < len(text) and text.startswith(kept)
+        assert _refusals(bundle) == {}
+        (damage,) = bundle.damaged
+        assert damage.display == f"{path}!"
+        assert damage.reason.startswith("truncated archive: unexpected end of data; the ")
 
 
 def test_garbage_behind_a_magic_is_refused_not_raised(tmp_path: Path) -> None:
