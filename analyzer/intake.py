@@ -11,6 +11,7 @@ read where they are.
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import gzip
 import io
 import json
@@ -50,6 +51,7 @@ from analyzer.streams import (
     bomb_reason,
     human_size,
 )
+from parsers.text import printable
 
 MAX_META_BYTES = 1 << 20
 META_KEYS = (
@@ -387,7 +389,8 @@ class Bundle:
         problem = broken or problem
         if problem:
             size = human_size(path.stat().st_size)
-            self.damaged.append(Refusal(display, f"{problem}; the {size} read before it are kept"))
+            reason = f"{problem}; the {size} read before it are kept"
+            self.damaged.append(Refusal(printable(display), reason))
         member_depth = depth + len(PurePosixPath(name).parts)
         if nested:
             try:
@@ -468,12 +471,13 @@ class Bundle:
     # -- results ---------------------------------------------------------------
 
     def _add(self, found: BundleFile, name: str, depth: int) -> None:
+        found = dataclasses.replace(found, display=printable(found.display))
         self.files.append(found)
         if name == content.BUNDLE_META_NAME:
             self._meta.append((depth, self._input, found.display, found))
 
     def _refuse(self, display: str, reason: str) -> None:
-        self.refused.append(Refusal(display, reason))
+        self.refused.append(Refusal(printable(display), printable(reason)))
 
     def _finish(self) -> None:
         self.files.sort(key=lambda f: f.display)

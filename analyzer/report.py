@@ -10,6 +10,7 @@ from analyzer import __version__
 from analyzer.streams import human_size
 from analyzer.summary import summarize
 from analyzer.timeline import Timeline
+from parsers.text import printable
 
 SCHEMA_VERSION = 1
 FORMATS = ("text", "json", "md", "html")
@@ -163,7 +164,7 @@ def _text(report: dict[str, Any]) -> str:
     if summary["top_errors"]:
         out += ["", "Top errors and warnings"]
         for item in summary["top_errors"]:
-            out.append(f"  {item['count']:>6,}× [{item['level']}] {item['template']}")
+            out.append(f"  {item['count']:>6,}× [{item['level']}] {printable(item['template'])}")
             out.append(f"          first at {item['source']}:{item['record']}")
     return "\n".join(out) + "\n"
 

@@ -8,6 +8,7 @@ counted, never fatal.
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -23,6 +24,7 @@ _BOMS = (
 )
 _REPLACEMENT = "\ufffd"
 # Bytes that almost never occur in text, tried in turn as the CSV reader's field separator.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SEPARATORS = (0x1F, 0x1E, 0x1D, 0x1C, 0x01, 0x02, 0x03, 0x04)
 
 
@@ -111,6 +113,11 @@ def _split_utf8(body: bytes) -> pl.Series | None:
     except pl.exceptions.ComputeError:
         return None
     return frame.get_column("line").slice(1).fill_null("")
+
+
+def printable(text: str) -> str:
+    """Escape control characters (\\x1b → ``\\x1b``) so text cannot drive a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _utf16_without_bom(sample: bytes) -> str | None:

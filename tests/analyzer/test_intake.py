@@ -605,3 +605,18 @@ def test_mutated_archives_never_raise(
         for refusal in bundle.refused:
             assert refusal.reason and "\n" not in refusal.reason
     assert temp is None or not temp.exists()
+
+
+def test_control_characters_in_member_names_are_escaped(tmp_path: Path) -> None:
+    archive = tmp_path / "esc.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("logs/\x1b]0;PWNED\x07x.log", b"2025-05-31 10:00:00 INFO a\n")
+        zf.writestr("../\x1b[2Jevil.log", b"x\n")
+        zf.writestr("new\nline.log", b"x\n")
+    with open_bundle([archive]) as bundle:
+        shown = _displays(bundle) + [r.display + r.reason for r in bundle.refused]
+        assert shown and not any(c in text for text in shown for c in "\x1b\x07\n")
+        assert _displays(bundle) == [
+            f"{archive}!logs/\\x1b]0;PWNED\\x07x.log",
+            f"{archive}!new\\x0aline.log",
+        ]
