@@ -172,22 +172,27 @@ class _Progress:
     """One progress line on stderr, shown only for work that takes over half a second."""
 
     DELAY_S = 0.5
+    WIDTH = 30
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.started = time.monotonic()
         self.shown = False
+        self._before: list[int] = []  # bytes of the files before each one
 
-    def update(self, index: int, files: list[BundleFile]) -> None:
+    def update(self, index: int, files: list[BundleFile], stage: str | None = None) -> None:
         if not self.enabled or time.monotonic() - self.started < self.DELAY_S:
             return
-        width = 30
-        total = sum(f.size for f in files) or 1
-        done = int(width * sum(f.size for f in files[:index]) / total)
+        if len(self._before) != len(files) + 1:
+            self._before = [0]
+            for file in files:
+                self._before.append(self._before[-1] + file.size)
+        done = self.WIDTH * self._before[index] // max(self._before[-1], 1)
         name = files[index].display
         name = name if len(name) < 50 else "…" + name[-49:]
-        bar = "#" * done + "." * (width - done)
-        sys.stderr.write(f"\r\x1b[2K[{bar}] {index + 1}/{len(files)} {name}")
+        bar = "#" * done + "." * (self.WIDTH - done)
+        what = f" · {stage}" if stage else ""
+        sys.stderr.write(f"\r\x1b[2K[{bar}] {index + 1}/{len(files)} {name}{what}")
         sys.stderr.flush()
         self.shown = True
 

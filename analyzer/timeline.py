@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,8 +23,9 @@ from parsers.logs.timestamps import TimeContext
 # Kinds recognised by content whose parsers are not part of this release yet.
 PENDING_KINDS = {"har": "HAR", "netlog": "Chrome NetLog", "pcap": "pcap", "pcapng": "pcapng"}
 
-# Called before each file with its position and the whole list (for byte-weighted bars).
-Progress = Callable[[int, list[BundleFile]], None]
+# Called with the position of the file being read, the whole list (for byte-weighted bars)
+# and, within a large file, the stage reached.
+Progress = Callable[[int, list[BundleFile], str | None], None]
 
 
 class UsageError(ValueError):
@@ -55,13 +57,12 @@ def load_timeline(
     if tz is not None:
         _zone(tz, "--tz")
     with open_bundle(paths, limits or IntakeLimits()) as bundle:
-        timeline = _parse_bundle(bundle, tz, progress)
-    if redact:
-        timeline.events = redact_events(timeline.events)
-    return timeline
+        return _parse_bundle(bundle, tz, progress, redact)
 
 
-def _parse_bundle(bundle: Bundle, tz: str | None, progress: Progress | None) -> Timeline:
+def _parse_bundle(
+    bundle: Bundle, tz: str | None, progress: Progress | None, redact: bool
+) -> Timeline:
     notes = list(bundle.metadata_errors)
     zone, zone_source = _choose_zone(tz, bundle.metadata, notes)
     collected = _collected_at(bundle.metadata, zone, notes)
@@ -69,9 +70,11 @@ def _parse_bundle(bundle: Bundle, tz: str | None, progress: Progress | None) -> 
     sources: list[SourceReport] = []
     damaged = {item.display: item.reason for item in bundle.damaged}
     for index, file in enumerate(bundle.files):
+        stage = None
         if progress:
-            progress(index, bundle.files)
-        frame, report = _parse_file(file, zone, zone_source, collected)
+            progress(index, bundle.files, None)
+            stage = functools.partial(progress, index, bundle.files)
+        frame, report = _parse_file(file, zone, zone_source, collected, stage)
         if file.display in damaged:
             report.error(None, damaged[file.display], skipped=False)
         sources.append(report)
@@ -87,7 +90,11 @@ def _parse_bundle(bundle: Bundle, tz: str | None, progress: Progress | None) -> 
         )
         for refusal in bundle.refused
     )
+    if progress and bundle.files:
+        progress(len(bundle.files) - 1, bundle.files, "merging" + (" and redacting" * redact))
     events = pl.concat(frames, how="vertical") if frames else empty_events()
+    if redact:
+        events = redact_events(events)
     events = events.sort(TIMESTAMP, "loginlens.source", "loginlens.record", nulls_last=True)
     return Timeline(
         inputs=list(bundle.inputs),
@@ -99,7 +106,11 @@ def _parse_bundle(bundle: Bundle, tz: str | None, progress: Progress | None) -> 
 
 
 def _parse_file(
-    file: BundleFile, zone: str | None, zone_source: str, collected: datetime | None
+    file: BundleFile,
+    zone: str | None,
+    zone_source: str,
+    collected: datetime | None,
+    stage: Callable[[str], None] | None = None,
 ) -> tuple[pl.DataFrame | None, SourceReport]:
     started = time.perf_counter()
     if file.kind == "log":
@@ -112,7 +123,7 @@ def _parse_file(
             reference_source="bundle.json collected_at" if collected else "file modification time",
         )
         try:
-            return parse_log(file.path, file.display, context)
+            return parse_log(file.path, file.display, context, stage=stage)
         except ParseError as exc:
             report = SourceReport(path=file.display, kind="log", bytes=file.size)
             report.error(None, exc.reason)

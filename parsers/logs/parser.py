@@ -10,6 +10,7 @@ no record above, become raw events of their own. Nothing is dropped.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +57,11 @@ def parse_log(
     display: str,
     context: TimeContext,
     limits: LogLimits = LogLimits(),
+    stage: Callable[[str], None] | None = None,
 ) -> tuple[pl.DataFrame, SourceReport]:
     """Parse one client log file; return its events and its ledger entry.
+
+    ``stage`` is told, for progress displays, each step as it starts.
 
     Raises ``ParseError`` only when the file cannot be read at all.
     """
@@ -66,6 +70,8 @@ def parse_log(
         data = path.read_bytes()
     except OSError as exc:
         raise ParseError(display, exc.strerror or str(exc)) from exc
+    note = stage or (lambda _: None)
+    note("decoding")
     decoded = read_lines(data)
     report = SourceReport(path=display, kind="log", bytes=len(data))
     report.details["encoding"] = decoded.encoding + (" (BOM)" if decoded.bom else "")
@@ -78,7 +84,7 @@ def parse_log(
         report.details["nul_bytes_removed"] = decoded.nul_bytes
         report.error(None, f"{decoded.nul_bytes} NUL bytes removed (padding)", skipped=False)
     lines = _number_lines(decoded.lines, b"\x1b" in data, report, limits)
-    events = _parse_lines(lines, display, context, report, limits)
+    events = _parse_lines(lines, display, context, report, limits, note)
     report.records = events.height
     report.seconds = time.perf_counter() - started
     return events, report
@@ -127,7 +133,9 @@ def _parse_lines(
     context: TimeContext,
     report: SourceReport,
     limits: LogLimits,
+    note: Callable[[str], None],
 ) -> pl.DataFrame:
+    note("matching formats")
     candidates = [fmt for fmt, _ in detect_formats(lines.get_column("line"))]
     primary = candidates[0]
     # Formats the sample never saw still get the lines nothing else claimed (a log appended
@@ -148,11 +156,13 @@ def _parse_lines(
             matched = _extract_regex(matched, fmt)
         if matched.height:
             starts.append(matched.with_columns(format=pl.lit(fmt.name), weak=_weak(fmt, primary)))
+    note("joining multi-line records")
     records = _assemble_records(lines, starts, report, limits)
     counts = dict(records.group_by("format").len().drop_nulls("format").iter_rows())
     counts = {fmt.name: counts[fmt.name] for fmt in candidates if fmt.name in counts}
     report.format = max(counts, key=lambda name: counts[name]) if counts else UNRECOGNISED
     report.details["formats"] = counts
+    note("timestamps and fields")
     return _to_events(records, display, context, report, counts)
 
 
