@@ -7,6 +7,7 @@ Exit codes: 0 analysed, 1 --fail-on met (later), 2 usage error, 3 no input read.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -112,11 +113,13 @@ def events(
     """
     from analyzer.export import write_events
 
-    timeline = _load(paths, tz, no_redact, quiet)
     if str(output) == "-" and fmt == "parquet":
         raise click.UsageError("parquet cannot go to stdout; give --output FILE")
+    timeline = _load(paths, tz, no_redact, quiet)
     try:
         write_events(timeline.events, fmt, None if str(output) == "-" else output)
+    except BrokenPipeError:
+        _reader_went_away()
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror or exc}", 2)
     if not quiet and str(output) != "-":
@@ -150,7 +153,10 @@ def _load(paths: tuple[Path, ...], tz: str | None, no_redact: bool, quiet: bool)
 
 def _emit(text: str, output: Path | None) -> None:
     if output is None:
-        click.echo(text, nl=False)
+        try:
+            click.echo(text, nl=False)
+        except BrokenPipeError:
+            _reader_went_away()
         return
     try:
         output.write_text(text, encoding="utf-8")
@@ -161,6 +167,13 @@ def _emit(text: str, output: Path | None) -> None:
 def _exit_if_nothing_read(timeline: Timeline) -> None:
     if not any(source.records for source in timeline.sources):
         _fail("no input could be read (see the sources above for why)", EXIT_NO_INPUT)
+
+
+def _reader_went_away() -> None:
+    """The reader of stdout closed it (``| head``): stop quietly, as Unix filters do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 def _fail(message: str, code: int) -> None:

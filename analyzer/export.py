@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 
@@ -14,7 +15,22 @@ TIMESTAMP_DESC = {"log": "Log Time", "har": "Request Start", "pcap": "Packet Tim
 
 
 def write_events(events: pl.DataFrame, fmt: str, output: Path | None) -> None:
-    """Write ``events`` in ``fmt`` (parquet, jsonl, csv) to ``output`` or stdout when None."""
+    """Write ``events`` in ``fmt`` (parquet, jsonl, csv) to ``output`` or stdout when None.
+
+    Raises ``BrokenPipeError`` when the reader of stdout goes away, ``OSError`` otherwise.
+    """
+    try:
+        _write(events, fmt, output)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        # polars reports a closed pipe as a generic error naming the OS error.
+        if getattr(exc, "errno", None) == errno.EPIPE or "os error 32" in str(exc):
+            raise BrokenPipeError(errno.EPIPE, "broken pipe") from exc
+        if isinstance(exc, OSError):
+            raise
+        raise OSError(str(exc)) from exc
+
+
+def _write(events: pl.DataFrame, fmt: str, output: Path | None) -> None:
     if fmt == "parquet":
         assert output is not None, "parquet needs a file"
         events.write_parquet(output)

@@ -214,11 +214,9 @@ def _html(report: dict[str, Any]) -> str:
         for row in _source_rows(report)
     )
     notes = "".join(
-        f"<h3>{esc(s['path'])}</h3><ul>"
-        + "".join(f"<li>{esc(n)}</li>" for n in _source_notes(s))
-        + "</ul>"
-        for s in report["sources"]
-        if _source_notes(s)
+        f"<h3>{esc(path)}</h3><ul>" + "".join(f"<li>{esc(n)}</li>" for n in items) + "</ul>"
+        for path, items in ((s["path"], _source_notes(s)) for s in report["sources"])
+        if items
     )
     timeline = "".join(f"<li>{esc(line)}</li>" for line in _timeline_lines(report["timeline"]))
     errors = "".join(

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
+from analyzer import sniff as content
 from analyzer.intake import Bundle, BundleFile, IntakeLimits, open_bundle
 from analyzer.ledger import SourceReport
 from analyzer.redact import redact_events
@@ -21,7 +22,12 @@ from parsers.errors import ParseError
 from parsers.logs.timestamps import TimeContext
 
 # Kinds recognised by content whose parsers are not part of this release yet.
-PENDING_KINDS = {"har": "HAR", "netlog": "Chrome NetLog", "pcap": "pcap", "pcapng": "pcapng"}
+PENDING_KINDS = {
+    content.HAR: "HAR",
+    content.NETLOG: "Chrome NetLog",
+    content.PCAP: "pcap",
+    content.PCAPNG: "pcapng",
+}
 
 # Called with the position of the file being read, the whole list (for byte-weighted bars)
 # and, within a large file, the stage reached.
@@ -113,7 +119,7 @@ def _parse_file(
     stage: Callable[[str], None] | None = None,
 ) -> tuple[pl.DataFrame | None, SourceReport]:
     started = time.perf_counter()
-    if file.kind == "log":
+    if file.kind == content.LOG:
         from parsers.logs.parser import parse_log
 
         context = TimeContext(
@@ -125,19 +131,21 @@ def _parse_file(
         try:
             return parse_log(file.path, file.display, context, stage=stage)
         except ParseError as exc:
-            report = SourceReport(path=file.display, kind="log", bytes=file.size)
+            report = SourceReport(path=file.display, kind=content.LOG, bytes=file.size)
             report.error(None, exc.reason)
             return None, report
-    report = SourceReport(path=file.display, kind=file.kind, bytes=file.size, format=file.detail)
+    report = SourceReport(path=file.display, kind=file.kind, bytes=file.size)
+    if file.detail:
+        report.details["detail"] = file.detail
     if file.kind in PENDING_KINDS:
         report.error(
             None,
             f"recognised as {PENDING_KINDS[file.kind]}; this release has no "
             "parser for it yet, so it was not read",
         )
-    elif file.kind == "binary":
+    elif file.kind == content.BINARY:
         report.error(None, f"not a recognised input ({file.detail or 'binary data'})")
-    elif file.kind == "empty":
+    elif file.kind == content.EMPTY:
         report.details["note"] = "empty file"
     report.seconds = time.perf_counter() - started
     return None, report

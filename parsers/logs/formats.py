@@ -1,17 +1,16 @@
 """The client-log formats loginlens recognises, as data.
 
 Each format is one anchored regex (valid for both Rust's regex crate, which
-polars runs, and Python's ``re``) whose named groups come from ``FIELDS``, the
-timestamp layouts its ``ts`` group may use, and sample lines with what they
-must yield; ``tests/parsers/test_log_formats.py`` runs every sample. Add a
+polars runs, and Python's ``regex``) with named groups among ``ts``, ``level``,
+``logger``, ``pid``, ``tid``, ``host``, ``pri`` and a final ``message`` or
+``rest``; the timestamp layouts its ``ts`` group may use; and sample lines with
+what they must yield, which ``tests/parsers/test_log_formats.py`` runs. Add a
 format by adding an entry here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-FIELDS = ("ts", "level", "logger", "pid", "tid", "host", "pri", "message", "rest")
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,10 @@ from parsers.text import read_lines
 
 SAMPLE_LINES = 4000
 _TAILS = ("(?P<message>.*)$", "(?P<rest>.*)$")
+# What a record may carry from its format's groups or its JSON keys.
+_RECORD_FIELDS = tuple(
+    dict.fromkeys(("ts", "level", "logger", "pid", "tid", "host", "pri", "message", *jsonl.COLUMNS))
+)
 ANSI = r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
 UNRECOGNISED = "unrecognised"
 _LOGFMT_LEVEL = r'(?:^|\s)(?:level|lvl|severity)="?([A-Za-z]+)'
@@ -321,12 +325,8 @@ def _to_events(
     report: SourceReport,
     counts: dict[str, int],
 ) -> pl.DataFrame:
-    for name in ("ts", "level", "logger", "pid", "tid", "host", "pri", "message"):
-        if name not in records.columns:
-            records = records.with_columns(pl.lit(None, dtype=pl.String).alias(name))
-    for name in ("errcode", "errmsg", "domain", "ip", "url", "request_id"):
-        if name not in records.columns:
-            records = records.with_columns(pl.lit(None, dtype=pl.String).alias(name))
+    missing = [name for name in _RECORD_FIELDS if name not in records.columns]
+    records = records.with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in missing)
     layouts = _layouts_for(counts)
     times = parse_timestamps(records.get_column("ts"), context, layouts)
     unparsed = records.filter(pl.col("ts").is_not_null() & times.timestamps.is_null())

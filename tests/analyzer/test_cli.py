@@ -156,3 +156,15 @@ def test_nul_padded_log_is_read_and_the_padding_counted(tmp_path: Path) -> None:
     source = json.loads(out)["sources"][0]
     assert source["records"] == 100
     assert source["nul_bytes_removed"] == 4096
+
+
+def test_reader_closing_the_pipe_is_not_an_error(tmp_path: Path) -> None:
+    log = tmp_path / "many.log"
+    log.write_text("".join(f"[2025-05-31 10:00:00.000] [info] line {i}\n" for i in range(20_000)))
+    script = (
+        f"{sys.executable} -m analyzer.cli events {log} -o - -q | head -n 1 >/dev/null; "
+        "echo ${PIPESTATUS[0]}"
+    )
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "0", result.stderr
+    assert "Traceback" not in result.stderr
