@@ -154,7 +154,8 @@ def _parse_lines(
             continue
         matched, pending = pending.filter(hits), pending.filter(~hits)
         if fmt is JSON_LINES:
-            matched, rejected = _extract_json(matched, report)
+            # Outside a JSON Lines file a broken "{" line is just part of a multi-line record.
+            matched, rejected = _extract_json(matched, report if fmt is primary else None)
             pending = pl.concat([pending, rejected]).sort("line_no")
         else:
             matched = _extract_regex(matched, fmt)
@@ -235,11 +236,15 @@ def _extract_regex(matched: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
     return groups.drop("rest", strict=False)
 
 
-def _extract_json(matched: pl.DataFrame, report: SourceReport) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _extract_json(
+    matched: pl.DataFrame, report: SourceReport | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Decode JSON lines; lines that are not JSON objects go back to the pending pool."""
     columns, failed, reasons = jsonl.decode_records(matched.get_column("line").to_list())
-    for position, reason in zip(failed, reasons, strict=True):
-        report.error(int(matched["line_no"][position]), reason + "; kept as text", skipped=False)
+    if report is not None:
+        for position, reason in zip(failed, reasons, strict=True):
+            line_no = int(matched["line_no"][position])
+            report.error(line_no, reason + "; kept as text", skipped=False)
     keep = pl.Series(values=[True] * matched.height, dtype=pl.Boolean)
     if failed:
         keep = keep.scatter(failed, False)

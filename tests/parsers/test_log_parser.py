@@ -275,3 +275,13 @@ def test_year_inference_allows_a_day_across_a_month_end(write_file: Write) -> No
     text = "06-01 00:20:00.000  1  2 I Tag: just after midnight elsewhere\n"
     events, _ = parse(write_file("m.log", text), context)
     assert events["@timestamp"][0].year == 2025
+
+
+def test_pretty_json_inside_a_record_is_not_reported_as_broken(
+    write_file: Write, utc_context: TimeContext
+) -> None:
+    text = "\n".join([XLOG.format("resp body:"), "{", '  "errcode": 60020', "}", XLOG.format("n")])
+    events, report = parse(write_file("pretty.log", text), utc_context)
+    assert events.height == 2
+    assert report.errors == []
+    assert events["error.code"][0] == "60020"
