@@ -33,10 +33,12 @@ def extract_fields(frame: pl.DataFrame, text: str = "message") -> pl.DataFrame:
     """Add error, URL, host, IP and request-id columns found in ``text``; keep values already set."""
     msg = pl.col(text)
     found_url = msg.str.extract(URL, 0).str.strip_chars_end(".,;:)")
-    frame = _fill(frame, {"url.full": found_url}).with_columns(
-        _errmsg=msg.str.extract_groups(ERRMSG)
-    )
+    frame = _fill(frame, {"url.full": found_url})
     url = pl.col("url.full")
+    frame = frame.with_columns(
+        _errmsg=msg.str.extract_groups(ERRMSG),
+        _domain=url.str.extract(URL_DOMAIN, 1).str.to_lowercase(),
+    )
     quoted = pl.col("_errmsg").struct
     return _fill(
         frame,
@@ -47,15 +49,15 @@ def extract_fields(frame: pl.DataFrame, text: str = "message") -> pl.DataFrame:
             "error.message": pl.coalesce(
                 quoted.field("dq"), quoted.field("sq"), quoted.field("bare")
             ).str.strip_chars(),
-            "url.domain": url.str.extract(URL_DOMAIN, 1).str.to_lowercase(),
+            "url.domain": pl.col("_domain"),
             "url.path": url.str.extract(URL_PATH, 1),
             "destination.domain": pl.coalesce(
-                msg.str.extract(HOST, 1), url.str.extract(URL_DOMAIN, 1)
-            ).str.to_lowercase(),
+                msg.str.extract(HOST, 1).str.to_lowercase(), pl.col("_domain")
+            ),
             "related.ip": msg.str.extract(IPV4, 1),
             "http.request.id": msg.str.extract(REQUEST_ID, 1),
         },
-    ).drop("_errmsg")
+    ).drop("_errmsg", "_domain")
 
 
 def _fill(frame: pl.DataFrame, found: dict[str, pl.Expr]) -> pl.DataFrame:

@@ -96,7 +96,8 @@ def parse_timestamps(
 ) -> TimeResult:
     """Convert timestamp texts to UTC, trying ``layouts`` (default: all) in order."""
     names = list(layouts) if layouts else list(LAYOUTS)
-    naive = pl.Series(dtype=pl.Datetime("us"), values=[None] * texts.len())
+    size = texts.len()
+    naive = pl.repeat(None, size, dtype=pl.Datetime("us"), eager=True)
     if "iso" in names:
         # The commonest stamp, naive "YYYY-MM-DD HH:MM:SS[.fff]", goes through chrono directly.
         naive = texts.str.to_datetime(_NAIVE_ISO, strict=False, time_unit="us")
@@ -104,8 +105,8 @@ def parse_timestamps(
     parts = _extract_components(texts.gather(slow), names)
     slow_naive, slow_offsets, slow_epoch, flags = _assemble(parts, context)
     naive = naive.scatter(slow, slow_naive)
-    offsets = pl.Series(dtype=pl.Int32, values=[None] * texts.len()).scatter(slow, slow_offsets)
-    is_epoch = pl.Series(dtype=pl.Boolean, values=[False] * texts.len()).scatter(slow, slow_epoch)
+    offsets = pl.repeat(None, size, dtype=pl.Int32, eager=True).scatter(slow, slow_offsets)
+    is_epoch = pl.repeat(False, size, dtype=pl.Boolean, eager=True).scatter(slow, slow_epoch)
     written = offsets.drop_nulls()
     with_offset = written.len()
     naive_count = int((naive.is_not_null() & offsets.is_null() & ~is_epoch).sum())
@@ -296,12 +297,9 @@ def _time_only_dates(frame: pl.DataFrame, ref: datetime) -> pl.Series:
     """Give time-only stamps a date: the reference day, stepping back over midnight rollovers."""
     rows = frame.filter(pl.col("_time_only"))
     if rows.is_empty():
-        return pl.Series("_time", [None] * frame.height, dtype=pl.Datetime("us"))
-    seconds = (
-        pl.col("hour").cast(pl.Int64) * 3600
-        + pl.col("minute").cast(pl.Int64) * 60
-        + pl.col("second").cast(pl.Int64)
-    )
+        return pl.repeat(None, frame.height, dtype=pl.Datetime("us"), eager=True).alias("_time")
+    # The integer components were made once by _assemble.
+    seconds = pl.col("_hour") * 3600 + pl.col("_minute") * 60 + pl.col("_second")
     rows = rows.with_columns(_sec=seconds).with_columns(
         _roll=(pl.col("_sec") < pl.col("_sec").shift(1)).fill_null(False).cum_sum()
     )
@@ -310,13 +308,8 @@ def _time_only_dates(frame: pl.DataFrame, ref: datetime) -> pl.Series:
     rows = rows.select(
         "_index",
         _time=pl.lit(start, dtype=pl.Datetime("us"))
-        + pl.duration(days=pl.col("_roll"), seconds=pl.col("_sec"))
         + pl.duration(
-            microseconds=pl.col("frac")
-            .str.pad_end(6, "0")
-            .str.slice(0, 6)
-            .cast(pl.Int64, strict=False)
-            .fill_null(0)
+            days=pl.col("_roll"), seconds=pl.col("_sec"), microseconds=pl.col("_frac_us")
         ),
     )
     return (
