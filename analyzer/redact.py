@@ -1,12 +1,18 @@
 """Secrets out of every output: tokens, passwords, OAuth codes, cookies, Authorization.
 
-Log text has no structure to walk, so text columns are rewritten with
-vectorised regexes that keep the key and replace the value with ``<redacted>``.
+Log text has no structure to walk, so text is rewritten with vectorised
+regexes that keep the key and replace the value with ``<redacted>``. Parsers
+redact what they read before building events (the log parser masks each
+line once, and every column cut from the line inherits the mask), so no
+secret reaches an event frame; ``redact_events`` masks a frame built any
+other way.
 """
 
 from __future__ import annotations
 
 import polars as pl
+
+from parsers.frames import map_parallel
 
 MASK = "<redacted>"
 TEXT_COLUMNS = ("message", "event.original", "url.full", "error.message")
@@ -55,19 +61,23 @@ def redact_text(expr: pl.Expr) -> pl.Expr:
     return expr.str.replace_all(COMBINED, COMBINED_REPLACEMENT)
 
 
+def redact_series(text: pl.Series) -> pl.Series:
+    """Return ``text`` with every secret value masked; only rows holding a keyword are rewritten."""
+    column = pl.col(text.name)
+    keyword = column.str.contains_any(list(KEYWORDS), ascii_case_insensitive=True)
+    rows = map_parallel(text, keyword).arg_true()
+    if rows.is_empty():
+        return text
+    # Captures make replacement slow, so rows are first checked for a whole match.
+    suspects = text.gather(rows)
+    rows = rows.filter(map_parallel(suspects, column.str.contains(COMBINED)))
+    if rows.is_empty():
+        return text
+    masked = map_parallel(text.gather(rows), redact_text(column))
+    return text.clone().scatter(rows, masked)
+
+
 def redact_events(events: pl.DataFrame) -> pl.DataFrame:
     """Mask secrets in the text columns of an event frame."""
     present = [name for name in TEXT_COLUMNS if name in events.columns]
-    if not present or events.is_empty():
-        return events
-    suspect = pl.any_horizontal(
-        pl.col(name).str.contains_any(list(KEYWORDS), ascii_case_insensitive=True).fill_null(False)
-        for name in present
-    )
-    rows = events.select(suspect.arg_true()).to_series()
-    if rows.is_empty():
-        return events
-    masked = events.select(present)[rows].select(redact_text(pl.col(n)).alias(n) for n in present)
-    return events.with_columns(
-        events.get_column(name).clone().scatter(rows, masked.get_column(name)) for name in present
-    )
+    return events.with_columns(redact_series(events.get_column(name)) for name in present)

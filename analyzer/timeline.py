@@ -16,7 +16,6 @@ import polars as pl
 from analyzer import sniff as content
 from analyzer.intake import Bundle, BundleFile, IntakeLimits, open_bundle
 from analyzer.ledger import SourceReport
-from analyzer.redact import redact_events
 from analyzer.schema import TIMESTAMP, conform, empty_events
 from parsers.errors import ParseError
 from parsers.logs.timestamps import TimeContext
@@ -80,7 +79,7 @@ def _parse_bundle(
         if progress:
             progress(index, bundle.files, None)
             stage = functools.partial(progress, index, bundle.files)
-        frame, report = _parse_file(file, zone, zone_source, collected, stage)
+        frame, report = _parse_file(file, zone, zone_source, collected, stage, redact)
         if file.display in damaged:
             report.error(None, damaged[file.display], skipped=False)
         sources.append(report)
@@ -97,10 +96,8 @@ def _parse_bundle(
         for refusal in bundle.refused
     )
     if progress and bundle.files:
-        progress(len(bundle.files) - 1, bundle.files, "merging" + (" and redacting" * redact))
+        progress(len(bundle.files) - 1, bundle.files, "merging")
     events = pl.concat(frames, how="vertical") if frames else empty_events()
-    if redact:
-        events = redact_events(events)
     events = events.sort(TIMESTAMP, "loginlens.source", "loginlens.record", nulls_last=True)
     return Timeline(
         inputs=list(bundle.inputs),
@@ -117,7 +114,9 @@ def _parse_file(
     zone_source: str,
     collected: datetime | None,
     stage: Callable[[str], None] | None = None,
+    redact: bool = True,
 ) -> tuple[pl.DataFrame | None, SourceReport]:
+    """Parse one input; parsers mask secrets in what they read, unless ``redact`` is off."""
     started = time.perf_counter()
     if file.kind == content.LOG:
         from parsers.logs.parser import parse_log
@@ -129,7 +128,7 @@ def _parse_file(
             reference_source="bundle.json collected_at" if collected else "file modification time",
         )
         try:
-            return parse_log(file.path, file.display, context, stage=stage)
+            return parse_log(file.path, file.display, context, stage=stage, redact=redact)
         except ParseError as exc:
             report = SourceReport(path=file.display, kind=content.LOG, bytes=file.size)
             report.error(None, exc.reason)

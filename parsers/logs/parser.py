@@ -17,8 +17,10 @@ from pathlib import Path
 import polars as pl
 
 from analyzer.ledger import SourceReport
+from analyzer.redact import redact_series
 from analyzer.schema import conform
 from parsers.errors import ParseError
+from parsers.frames import with_columns_parallel
 from parsers.logs import jsonl
 from parsers.logs.fields import extract_fields
 from parsers.logs.formats import (
@@ -62,10 +64,12 @@ def parse_log(
     context: TimeContext,
     limits: LogLimits = LogLimits(),
     stage: Callable[[str], None] | None = None,
+    redact: bool = True,
 ) -> tuple[pl.DataFrame, SourceReport]:
     """Parse one client log file; return its events and its ledger entry.
 
-    ``stage`` is told, for progress displays, each step as it starts.
+    ``stage`` is told, for progress displays, each step as it starts. With
+    ``redact``, secrets are masked in every line before anything is cut from it.
 
     Raises ``ParseError`` only when the file cannot be read at all.
     """
@@ -87,7 +91,9 @@ def parse_log(
     if decoded.nul_bytes:
         report.details["nul_bytes_removed"] = decoded.nul_bytes
         report.error(None, f"{decoded.nul_bytes} NUL bytes removed (padding)", skipped=False)
-    lines = _number_lines(decoded.lines, b"\x1b" in data, report, limits)
+    if redact:
+        note("redacting")
+    lines = _number_lines(decoded.lines, b"\x1b" in data, report, limits, redact)
     events = _parse_lines(lines, display, context, report, limits, note)
     report.records = events.height
     report.seconds = time.perf_counter() - started
@@ -95,9 +101,9 @@ def parse_log(
 
 
 def _number_lines(
-    raw: pl.Series, has_escapes: bool, report: SourceReport, limits: LogLimits
+    raw: pl.Series, has_escapes: bool, report: SourceReport, limits: LogLimits, redact: bool
 ) -> pl.DataFrame:
-    """Return ``line_no``, ``raw`` (as written) and ``line`` (ANSI colours removed)."""
+    """Return ``line_no``, ``raw`` (as written, secrets masked) and ``line`` (no ANSI colours)."""
     frame = pl.DataFrame({"raw": raw}).with_columns(
         line_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
     )
@@ -110,6 +116,8 @@ def _number_lines(
         )
     if long_lines.height:
         frame = frame.with_columns(pl.col("raw").str.slice(0, limits.max_line_chars))
+    if redact:
+        frame = frame.with_columns(redact_series(frame.get_column("raw")))
     clean = pl.col("raw").str.replace_all(ANSI, "") if has_escapes else pl.col("raw")
     report.details["lines"] = frame.height
     return frame.with_columns(line=clean)
@@ -149,16 +157,16 @@ def _parse_lines(
     for fmt in candidates:
         if pending.is_empty():
             break
-        hits = pending.get_column("line").str.contains(head_pattern(fmt))
-        if not hits.any():
-            continue
-        matched, pending = pending.filter(hits), pending.filter(~hits)
         if fmt is JSON_LINES:
+            hits = pending.get_column("line").str.contains(head_pattern(fmt))
+            if not hits.any():
+                continue
+            matched, pending = pending.filter(hits), pending.filter(~hits)
             # Outside a JSON Lines file a broken "{" line is just part of a multi-line record.
             matched, rejected = _extract_json(matched, report if fmt is primary else None)
             pending = pl.concat([pending, rejected]).sort("line_no")
         else:
-            matched = _extract_regex(matched, fmt)
+            matched, pending = _extract_regex(pending, fmt)
         if matched.height:
             starts.append(matched.with_columns(format=pl.lit(fmt.name), weak=_weak(fmt, primary)))
     note("joining multi-line records")
@@ -199,19 +207,24 @@ def head_pattern(fmt: LogFormat) -> str:
     return fmt.pattern
 
 
-def _extract_regex(matched: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
+def _extract_regex(pending: pl.DataFrame, fmt: LogFormat) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split ``pending`` into the lines ``fmt`` claims, with its fields, and the rest."""
     head = head_pattern(fmt)
-    groups = matched.select(
-        "line_no",
-        pl.col("line").alias("_line"),
-        fields=pl.col("line").str.extract_groups(f"(?P<_head>{head})"),
-    ).unnest("fields")
+    # One capturing pass both tests and extracts: a line that does not match has a null head.
+    groups = with_columns_parallel(
+        pending, _fields=pl.col("line").str.extract_groups(f"(?P<_head>{head})")
+    ).unnest("_fields")
+    hits = groups.get_column("_head").is_not_null()
+    if not hits.any():
+        return groups.clear().select("line_no"), pending
+    unclaimed = pending.filter(~hits)
+    groups = groups.filter(hits)
     if head != fmt.pattern:
-        remainder = pl.col("_line").str.slice(pl.col("_head").str.len_chars())
+        remainder = pl.col("line").str.slice(pl.col("_head").str.len_chars())
         groups = groups.with_columns(
             remainder.alias("rest" if "(?P<rest>" in fmt.pattern else "message")
         )
-    groups = groups.drop("_head", "_line")
+    groups = groups.drop("_head", "line", "raw", "blank", strict=False)
     if fmt is GENERIC:
         rest = pl.col("rest")
         groups = groups.with_columns(
@@ -233,7 +246,7 @@ def _extract_regex(matched: pl.DataFrame, fmt: LogFormat) -> pl.DataFrame:
         groups = groups.with_columns(
             level=lowered.replace_strict(fmt.level_codes, default=lowered, return_dtype=pl.String)
         )
-    return groups.drop("rest", strict=False)
+    return groups.drop("rest", strict=False), unclaimed
 
 
 def _extract_json(
@@ -367,32 +380,36 @@ def _to_events(
         .then(pl.format("{}\n{}", pl.col("raw"), pl.col("raw_rest")))
         .otherwise(pl.col("raw"))
     )
-    events = records.with_columns(times.timestamps).select(
-        "@timestamp",
-        pl.lit("event").alias("event.kind"),
-        pl.lit("log").alias("event.dataset"),
-        original.alias("event.original"),
-        message.str.strip_chars_end().alias("message"),
-        pl.coalesce(
-            level.replace_strict(LEVELS, default=level, return_dtype=pl.String),
-            severity.replace_strict(SYSLOG_SEVERITY, default=None, return_dtype=pl.String),
-        ).alias("log.level"),
-        pl.col("logger").str.strip_chars().replace("", None).alias("log.logger"),
-        pl.col("host").alias("host.hostname"),
-        _integer(pl.col("pid")).alias("process.pid"),
-        _integer(pl.col("tid")).alias("process.thread.id"),
-        pl.col("errcode").alias("error.code"),
-        pl.col("errmsg").alias("error.message"),
-        pl.col("domain").str.to_lowercase().alias("destination.domain"),
-        pl.col("ip").alias("related.ip"),
-        pl.col("url").alias("url.full"),
-        pl.col("request_id").alias("http.request.id"),
-        pl.lit(display).alias("loginlens.source"),
-        pl.col("line_no").alias("loginlens.record"),
-        pl.lit("log").alias("loginlens.kind"),
-        pl.col("format").fill_null(UNRECOGNISED).alias("loginlens.format"),
+    events = (
+        records.with_columns(times.timestamps)
+        .lazy()
+        .select(
+            "@timestamp",
+            pl.lit("event").alias("event.kind"),
+            pl.lit("log").alias("event.dataset"),
+            original.alias("event.original"),
+            message.str.strip_chars_end().alias("message"),
+            pl.coalesce(
+                level.replace_strict(LEVELS, default=level, return_dtype=pl.String),
+                severity.replace_strict(SYSLOG_SEVERITY, default=None, return_dtype=pl.String),
+            ).alias("log.level"),
+            pl.col("logger").str.strip_chars().replace("", None).alias("log.logger"),
+            pl.col("host").alias("host.hostname"),
+            _integer(pl.col("pid")).alias("process.pid"),
+            _integer(pl.col("tid")).alias("process.thread.id"),
+            pl.col("errcode").alias("error.code"),
+            pl.col("errmsg").alias("error.message"),
+            pl.col("domain").str.to_lowercase().alias("destination.domain"),
+            pl.col("ip").alias("related.ip"),
+            pl.col("url").alias("url.full"),
+            pl.col("request_id").alias("http.request.id"),
+            pl.lit(display).alias("loginlens.source"),
+            pl.col("line_no").alias("loginlens.record"),
+            pl.lit("log").alias("loginlens.kind"),
+            pl.col("format").fill_null(UNRECOGNISED).alias("loginlens.format"),
+        )
     )
-    return conform(extract_fields(events))
+    return conform(extract_fields(events).collect(engine="streaming"))
 
 
 def _layouts_for(counts: dict[str, int]) -> list[str] | None:

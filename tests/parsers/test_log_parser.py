@@ -285,3 +285,25 @@ def test_pretty_json_inside_a_record_is_not_reported_as_broken(
     assert events.height == 2
     assert report.errors == []
     assert events["error.code"][0] == "60020"
+
+
+def test_secrets_are_masked_in_every_column_cut_from_a_line(
+    write_file: Write, utc_context: TimeContext
+) -> None:
+    text = (
+        ELECTRON.format(1, "GET https://qyapi.weixin.qq.com/cgi-bin/gettoken?corpsecret=CS9x1")
+        + "\n"
+        + ELECTRON.format(2, 'login failed errmsg="bad ticket" ticket=TK77 code=11')
+        + "\n"
+        "    Cookie: wwrtx.sid=Zq81; wxuin=1\n"
+        + '{"time": "2025-05-31T02:02:03Z", "msg": "refresh", "access_token": "AT55"}\n'
+    )
+    path = write_file("a.log", text)
+    events, _ = parse(path, utc_context)
+    dumped = events.write_ndjson()
+    for secret in ("CS9x1", "TK77", "Zq81", "AT55"):
+        assert secret not in dumped
+    assert "corpsecret=<redacted>" in events["url.full"][0]
+    assert events["error.code"].to_list()[1] == "11"
+    raw, _ = parse_log(path, path.name, utc_context, redact=False)
+    assert "Zq81" in raw["event.original"][1]
