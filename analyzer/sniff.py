@@ -19,7 +19,7 @@ from parsers.text import guess_encoding
 
 __all__ = [
     "ARCHIVE_KINDS", "BINARY", "BUNDLE_META", "BUNDLE_META_NAME", "BZIP2", "COMPRESSED_KINDS",
-    "CONTAINER_KINDS", "EMPTY", "GZIP", "HAR", "KINDS", "LOG", "NETLOG", "PCAP", "PCAPNG",
+    "CONTAINER_KINDS", "EMPTY", "EXPECTED", "EXPECTED_NAME", "GZIP", "HAR", "KINDS", "LOG", "NETLOG", "PCAP", "PCAPNG",
     "SNIFF_BYTES", "TAR", "XZ", "ZIP", "ZSTD", "Sniffed", "sniff",
     "sniff_bytes",
 ]  # fmt: skip
@@ -37,12 +37,14 @@ TAR = "tar"
 HAR = "har"
 NETLOG = "netlog"
 BUNDLE_META = "bundle_meta"
+EXPECTED = "expected_verdict"
 LOG = "log"
 EMPTY = "empty"
 BINARY = "binary"
 
 KINDS = frozenset(
-    {PCAP, PCAPNG, GZIP, ZSTD, BZIP2, XZ, ZIP, TAR, HAR, NETLOG, BUNDLE_META, LOG, EMPTY, BINARY}
+    {PCAP, PCAPNG, GZIP, ZSTD, BZIP2, XZ, ZIP, TAR, HAR, NETLOG, BUNDLE_META, EXPECTED, LOG}
+    | {EMPTY, BINARY}
 )
 COMPRESSED_KINDS = frozenset({GZIP, ZSTD, BZIP2, XZ})
 ARCHIVE_KINDS = frozenset({ZIP, TAR})
@@ -50,6 +52,8 @@ ARCHIVE_KINDS = frozenset({ZIP, TAR})
 CONTAINER_KINDS = COMPRESSED_KINDS | ARCHIVE_KINDS
 
 BUNDLE_META_NAME = "bundle.json"
+# A sample bundle's answer key (sample_data/): the verdict a test expects, never evidence.
+EXPECTED_NAME = "expected.json"
 
 # Share of printable characters below which a sample is binary.
 TEXT_THRESHOLD = 0.90
@@ -126,6 +130,8 @@ def sniff_bytes(sample: bytes, name: str = "", complete: bool = True) -> Sniffed
     if text.lstrip("\ufeff \t\r\n").startswith("{"):
         if name == BUNDLE_META_NAME:
             return _bundle_meta(text, complete)
+        if name == EXPECTED_NAME and complete and _is_expected_verdict(text):
+            return Sniffed(EXPECTED, None)
         kind = _sniff_json(text, complete)
         if kind is not None:
             return Sniffed(kind, encoding)
@@ -209,6 +215,14 @@ def _is_object(line: str) -> bool:
         return isinstance(json.loads(line), dict)
     except ValueError:
         return False
+
+
+def _is_expected_verdict(text: str) -> bool:
+    try:
+        value = json.loads(text.lstrip("\ufeff"))
+    except ValueError:
+        return False
+    return isinstance(value, dict) and {"status", "causes"} <= value.keys()
 
 
 def _bundle_meta(text: str, complete: bool) -> Sniffed:

@@ -146,6 +146,8 @@ def _parse_file(
         report.error(None, f"not a recognised input ({file.detail or 'binary data'})")
     elif file.kind == content.EMPTY:
         report.details["note"] = "empty file"
+    elif file.kind == content.EXPECTED:
+        report.details["note"] = "expected verdict of a sample bundle; not evidence, not read"
     report.seconds = time.perf_counter() - started
     return None, report
 

@@ -60,6 +60,54 @@ MARS_XLOG = LogFormat(
     level_codes=_LETTER_LEVELS,
 )
 
+# The banner Mars writes each time its appender opens; the lines after it (build facts,
+# disk space) continue it. Its stamp writes the offset as +0800, unlike the records.
+MARS_XLOG_HEADER = LogFormat(
+    name="mars_xlog_header",
+    description="Tencent Mars xlog banner (log appender opened: build date, pid, tid, time)",
+    pattern=(
+        r"^(?P<message>\^{10}[A-Z][a-z]{2} +\d{1,2} \d{4}\^{3}\d{2}:\d{2}:\d{2}\^{10}"
+        r"\[(?P<pid>\d+), ?(?P<tid>\d+)\]\[(?P<ts>\d{4}-\d{2}-\d{2} [+-]\d{4} "
+        r"\d{1,2}:\d{2}:\d{2})\])$"
+    ),
+    layouts=("xlog",),
+    samples=(
+        (
+            "^^^^^^^^^^Mar 18 2025^^^11:42:07^^^^^^^^^^[8997,9000][2025-05-31 +0800 10:00:16]",
+            {
+                "process.pid": "8997",
+                "process.thread.id": "9000",
+                "@timestamp": "2025-05-31T02:00:16+00:00",
+            },
+        ),
+    ),
+)
+
+# Lines tools print around the records: logcat's buffer markers, the header and summary
+# of Apple's ``log show``. They carry no time; kept as records so they continue nothing.
+LOG_BANNER = LogFormat(
+    name="log_banner",
+    description="banner lines of log tools (logcat buffer markers, log show header and summary)",
+    pattern=(
+        r"^(?P<message>-{9} (?:beginning of|switch to) \w+|"
+        r'Filtering the log data using ".*|Skipping (?:info and )?debug messages.*|'
+        r"Timestamp {2,}(?:Thread {2,}Type|Ty {2,}Process)\b.*|"
+        r"Log {6}- Default: .*|Activity - Create: .*)\s*$"
+    ),
+    layouts=(),
+    samples=(
+        ("--------- beginning of main", {"message": "--------- beginning of main"}),
+        (
+            'Filtering the log data using "process == \\"WeWork\\""',
+            {"message": 'Filtering the log data using "process == \\"WeWork\\""'},
+        ),
+        (
+            "Log      - Default:         12, Info:                0, Debug:             0",
+            {"log.level": None},
+        ),
+    ),
+)
+
 LOGCAT_THREADTIME = LogFormat(
     name="logcat_threadtime",
     description="Android logcat -v threadtime",
@@ -352,6 +400,8 @@ JSON_LINES = LogFormat(
 # Order breaks ties in detection: specific formats before the generic fallback.
 FORMATS: tuple[LogFormat, ...] = (
     MARS_XLOG,
+    MARS_XLOG_HEADER,
+    LOG_BANNER,
     LOGCAT_THREADTIME,
     LOGCAT_TIME,
     LOGCAT_BRIEF,
@@ -373,6 +423,7 @@ LEVELS = {
     "trace": "trace", "verbose": "trace", "finest": "trace", "finer": "trace",
     "debug": "debug", "dbg": "debug", "fine": "debug", "debug1": "debug", "debug2": "debug",
     "debug3": "debug", "debug4": "debug", "debug5": "debug",
+    "verbose1": "debug", "verbose2": "debug", "verbose3": "debug",
     "info": "info", "information": "info", "informational": "info", "notice": "info",
     "default": "info", "stats": "info",
     "warn": "warn", "warning": "warn",

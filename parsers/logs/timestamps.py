@@ -32,7 +32,7 @@ _MON = r"(?P<mon>[A-Za-z\u00e0-\u00fb]{3,5}\.?)"
 
 LAYOUTS: dict[str, str] = {
     "iso": rf"^(?P<year>\d{{4}})-(?P<month>\d{{2}})-(?P<day>\d{{2}})(?:[T ]|\s+){_TIME}{_ZONE}",
-    "xlog": rf"^(?P<year>\d{{4}})-(?P<month>\d{{2}})-(?P<day>\d{{2}}) (?P<offh>[+-]\d{{1,2}}(?:\.\d+)?) {_TIME}",
+    "xlog": rf"^(?P<year>\d{{4}})-(?P<month>\d{{2}})-(?P<day>\d{{2}}) (?:(?P<offh>[+-]\d{{1,2}}(?:\.\d+)?)|(?P<tz>[+-]\d{{4}})) {_TIME}",
     "slash": rf"^(?P<year>\d{{4}})/(?P<month>\d{{1,2}})/(?P<day>\d{{1,2}})[ T-]{_TIME}{_ZONE}",
     "ordinal": rf"^(?P<year>\d{{4}})-(?P<yday>\d{{3}})T{_TIME}{_ZONE}",
     "month_day": rf"^(?P<month>\d{{2}})-(?P<day>\d{{2}}) {_TIME}",

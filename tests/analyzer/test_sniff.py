@@ -209,3 +209,11 @@ def test_sniff_never_raises(tmp_path: Path, prefix: bytes, body: bytes) -> None:
     result = sniff(_write(tmp_path, prefix + body, "bundle.json" if body[:1] == b"x" else "f"))
     assert result.kind in KINDS
     assert sniff_bytes(prefix + body, complete=False).kind in KINDS
+
+
+def test_a_sample_bundles_expected_verdict_is_not_evidence() -> None:
+    verdict = b'{"status": "failure", "causes": ["network.dns_failure"], "notes": ""}'
+    assert sniff_bytes(verdict, name="expected.json").kind == "expected_verdict"
+    # Only that name and that shape: anything else is read as the JSON it is.
+    assert sniff_bytes(verdict, name="verdict.json").kind == "log"
+    assert sniff_bytes(b'{"status": "ok"}', name="expected.json").kind == "log"
