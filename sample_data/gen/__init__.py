@@ -1,0 +1,1 @@
+"""Building blocks for the sample-bundle generator: certificates, packets, HAR, NetLog, logs."""
