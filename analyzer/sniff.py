@@ -19,8 +19,8 @@ from parsers.text import guess_encoding
 
 __all__ = [
     "ARCHIVE_KINDS", "BINARY", "BUNDLE_META", "BUNDLE_META_NAME", "BZIP2", "COMPRESSED_KINDS",
-    "CONTAINER_KINDS", "EMPTY", "EXPECTED", "EXPECTED_NAME", "GZIP", "HAR", "KINDS", "LOG", "NETLOG", "PCAP", "PCAPNG",
-    "SNIFF_BYTES", "TAR", "XZ", "ZIP", "ZSTD", "Sniffed", "sniff",
+    "CONTAINER_KINDS", "EMPTY", "EXPECTED", "EXPECTED_NAME", "GZIP", "HAR", "KINDS", "LOG",
+    "NETLOG", "PCAP", "PCAPNG", "SNIFF_BYTES", "TAR", "XZ", "ZIP", "ZSTD", "Sniffed", "sniff",
     "sniff_bytes",
 ]  # fmt: skip
 

@@ -140,6 +140,9 @@ def write_fleet(out: Path, count: int, seed: int, workers: int) -> dict[str, obj
     """Write ``count`` bundles and ``truth.json`` under ``out``; return the truth."""
     plans = fleet.plan_fleet(count, seed)
     out.mkdir(parents=True, exist_ok=True)
+    # A fleet written before (another seed or count) must not mix into this one.
+    for old in out.glob("fleet-*"):
+        shutil.rmtree(old)
     # Keys and certificates are cached per process: make them once before the workers fork.
     with tempfile.TemporaryDirectory() as scratch:
         warm = make_setting(

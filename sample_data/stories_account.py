@@ -8,6 +8,10 @@ and in the third-party app's backend log (JSON Lines).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sample_data.gen import certs
+from sample_data.gen.pcap import TLS12
 from sample_data.stories_network import LOGIN, QR_LOGIN, QYAPI, _token, login_ok
 from sample_data.story import Story
 
@@ -71,6 +75,7 @@ def disabled(st: Story, variant: int) -> str:
 def user_not_found(st: Story, variant: int) -> str:
     path = "/cgi-bin/user/get" if variant else "/cgi-bin/auth/getuserdetail"
     _refusal(st, 60111, "登录失败：成员不存在", path=path)
+    st.exception("login", "LoginError", "errcode 60111 userid not found")
     st.idle(15)
     return "The user id is unknown to the tenant (errcode 60111)."
 
@@ -120,18 +125,25 @@ def sso_misconfigured(st: Story, variant: int) -> str:
 
 def password_lockout(st: Story, variant: int) -> str:
     st.start_client()
-    tries = 6 if variant else 5
-    for attempt in range(1, tries + 1):
-        left = max(0, 5 - attempt)
+    cookies = st.cookies()
+    for attempt in range(1, 6):
+        left = 5 - attempt
         st.request(
             "POST",
             f"https://{LOGIN}/wwlogin/password/verify",
             status=200,
             body={"ret": -3, "reason": "password wrong", "remain": left},
-            headers=[("Cookie", f"wwrtx.sid={_token(st)}")],
+            cookies=cookies,
         )
         st.say("warn", "login", f"password verify failed, remaining attempts {left}")
-        st.wait(st.rng.uniform(20, 120))
+        st.wait(st.rng.uniform(20, 120 if variant else 60))
+    st.request(
+        "POST",
+        f"https://{LOGIN}/wwlogin/password/verify",
+        status=200,
+        body={"ret": -4, "reason": "account locked", "unlock_after_s": 1800},
+        cookies=cookies,
+    )
     st.say(
         "error",
         "login",
@@ -236,7 +248,13 @@ def session_mixup(st: Story, variant: int) -> str:
         "api",
         f"request for vid of {other} carries session of {st.setting.user}: userid mismatch",
     )
-    st.api("/cgi-bin/user/get", 60011, query=f"access_token={_token(st)}&userid={other}")
+    st.request(
+        "GET",
+        f"https://{LOGIN}/wework_admin/getmyinfo?vid_of={other}",
+        status=403,
+        body={"ret": -14, "msg": "session belongs to another user"},
+        cookies=st.cookies(),
+    )
     if variant:
         st.say("warn", "account", "session cache key collision, cleared")
     st.say("error", "login", "切换账号后登录异常，请退出后重新登录")
@@ -284,16 +302,15 @@ def approval_pending(st: Story, variant: int) -> str:
 
 
 def policy_blocked(st: Story, variant: int) -> str:
-    what = "jailbroken" if st.setting.platform == "ios" else "rooted"
+    ios = st.setting.platform == "ios"
+    what = "jailbroken" if ios else "rooted"
+    policy = {"allow_jailbreak": 0} if ios else {"allow_android_root": 0}
     _login_result(
-        st,
-        -32,
-        f"device policy: {what} device not allowed",
-        "企业已禁止在此类设备上登录",
-        allow_android_root=0,
+        st, -32, f"device policy: {what} device not allowed", "企业已禁止在此类设备上登录", **policy
     )
     if variant:
-        st.say("warn", "security", f"environment check: {what}=1 su_path=/system/xbin/su")
+        found = "/Applications/Cydia.app" if ios else "/system/xbin/su"
+        st.say("warn", "security", f"environment check: {what}=1 found={found}")
     st.idle(15)
     return f"Device policy forbids {what} devices."
 
@@ -306,7 +323,25 @@ def _oauth_start(st: Story, redirect: str) -> str:
     )
 
 
+BACKEND_ROUTES = ("/api/todo/list", "/api/notice/unread", "/api/approval/pending", "/static/app.js")
+
+
 def _backend(st: Story, level: str, message: str, **fields: object) -> None:
+    """The third-party app's server logs a line (after some ordinary requests)."""
+    for _ in range(st.rng.randint(2, 6)):
+        route = BACKEND_ROUTES[st.rng.randrange(len(BACKEND_ROUTES))]
+        st.say(
+            "info",
+            "http",
+            "request",
+            log=BACKEND_LOG,
+            method="GET",
+            path=route,
+            status=200,
+            ms=st.rng.randint(3, 80),
+            remote=f"10.30.{st.rng.randint(1, 9)}.{st.rng.randint(2, 250)}",
+        )
+        st.now += timedelta(milliseconds=st.rng.uniform(20, 900))
     st.say(level, "oa", message, log=BACKEND_LOG, **fields)
 
 
@@ -389,13 +424,16 @@ def hosts_override(st: Story, variant: int) -> str:
     st.say("info", "net", f"hosts entry found: {override} {QYAPI}")
     st.resolved[QYAPI] = override
     st.say("info", "net", f"connect to {QYAPI}:443 ip={override}")
+    # The private deployment's own certificate; in one variant issued with a future start date.
+    start = st.now + timedelta(days=-200 if variant else 20)
+    chain = certs.interception_chain(
+        "wecom.corp.internal", "Corp Internal Root CA", start, start + timedelta(days=398)
+    )
     if st.capture is not None:
-        from sample_data.gen import certs
-
         st._sync_capture()
         flow = st.capture.tcp(override, 443)
         flow.client_hello(QYAPI)
-        flow.server_flight(0x0303, certs.service_chain("wecom.corp.internal"))
+        flow.server_flight(TLS12, chain)
         flow.alert("fatal", "bad_certificate")
         st._catch_up()
     st.request(
@@ -403,6 +441,7 @@ def hosts_override(st: Story, variant: int) -> str:
         f"https://{QYAPI}/cgi-bin/gettoken?corpid=ww1&corpsecret={_token(st)}",
         error="net::ERR_CERT_COMMON_NAME_INVALID",
         server_ip=override,
+        certificates=chain,
     )
     st.say("error", "ssl", f"certificate name mismatch host={QYAPI} cn=wecom.corp.internal")
     st.idle(15)

@@ -8,9 +8,15 @@ lacks are skipped by ``Story`` itself; the logs always speak.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+
 from sample_data.gen import certs
 from sample_data.gen.pcap import TLS10, TLS11, TLS12, TLS13
-from sample_data.story import Story
+from sample_data.story import Story, v6_for
 
 LONG_LINK = "i.work.weixin.qq.com"
 LOGIN = "login.work.weixin.qq.com"
@@ -54,6 +60,16 @@ def healthy(st: Story, variant: int) -> str:
     return "A login that works, amid ordinary client chatter."
 
 
+PROXY = "10.20.0.1"
+KEYCHAIN_SERVICE = {
+    "macos": "com.tencent.WeWorkMac",
+    "ios": "com.tencent.ww",
+    "android": "",
+    "windows": "",
+}
+PHRASES = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
+
+
 def firewall_block(st: Story, variant: int) -> str:
     st.start_client()
     ip = st.resolve(LONG_LINK) or ""
@@ -61,16 +77,24 @@ def firewall_block(st: Story, variant: int) -> str:
     if st.capture is not None:
         st._sync_capture()
         if variant:
-            st.capture.syn_prohibited(ip, 443)
+            st.capture.syn_prohibited(ip, 443, attempts=1)
         else:
             st.capture.syn_unanswered(ip, 443)
         st._catch_up()
     if variant:
         st.say("error", "net", f"connect {ip}:443 failed: host unreachable (admin prohibited)")
-        st.request("GET", QR_LOGIN, error="net::ERR_CONNECTION_REFUSED")
+        st.request("GET", QR_LOGIN, error="net::ERR_ADDRESS_UNREACHABLE")
     else:
-        st.wait(15)
         st.say("error", "net", f"connect {LONG_LINK}:443 timeout after 15000ms, errno=10060")
+        st.say("info", "net", f"retry via system proxy {PROXY}:8080")
+        if st.capture is not None:
+            st._sync_capture()
+            tunnel = st.capture.tcp(PROXY, 8080, rtt=0.002)
+            tunnel.http_request("CONNECT", f"{LONG_LINK}:443", host=f"{LONG_LINK}:443")
+            tunnel.http_response(403, headers={"Server": "SangforAC", "Content-Length": "0"})
+            tunnel.fin(from_client=False)
+            st._catch_up()
+        st.say("error", "net", f"proxy CONNECT {LONG_LINK}:443 answered 403 Forbidden")
         st.request(
             "GET",
             QR_LOGIN,
@@ -82,8 +106,8 @@ def firewall_block(st: Story, variant: int) -> str:
     st.idle(20)
     if variant:
         return (
-            "Firewall answers SYNs to the long-link address with ICMP admin-prohibited; "
-            "HAR/NetLog ERR_CONNECTION_REFUSED; log: host unreachable."
+            "Firewall answers the SYN to the long-link address with ICMP admin-prohibited; "
+            "HAR/NetLog ERR_ADDRESS_UNREACHABLE; log: host unreachable."
         )
     return (
         "SYNs to the long-link address on 443 retransmitted and never answered; a proxy "
@@ -111,7 +135,13 @@ def captive_portal(st: Story, variant: int) -> str:
     st.say("warn", "net", f"network probe {probe_host} redirected to {portal}")
     ip = st.resolve(LONG_LINK, [portal_ip])
     st.say("info", "net", f"connect to {LONG_LINK}:443 ip={ip}")
-    chain = certs.portal_chain(LONG_LINK if variant else portal, vendor="hotel")
+    if variant:
+        chain = certs.portal_chain(LONG_LINK, vendor="hotel")
+    else:
+        # The portal's own certificate, long expired, as guest networks often leave it.
+        chain = certs.portal_chain(
+            portal, st.now - timedelta(days=430), st.now - timedelta(days=65), vendor="hotel"
+        )
     if st.capture is not None and ip:
         st._sync_capture()
         flow = st.capture.tcp(ip, 443)
@@ -143,14 +173,15 @@ def captive_portal(st: Story, variant: int) -> str:
 
 def dns_poisoning(st: Story, variant: int) -> str:
     st.start_client()
-    forged = "198.18.0.21" if variant else "31.13.94.37"
+    # Addresses seen in injected answers: unrelated foreign hosts, Teredo space for AAAA.
+    forged = "46.82.174.68" if variant else "31.13.94.37"
     genuine = st.service_ip(LONG_LINK)
+    if st.ipv6:
+        forged, genuine = "2001::1f0d:5e25", v6_for(genuine)
     if st.capture is not None:
         st._sync_capture()
         st.capture.dns_injected(LONG_LINK, [forged], [genuine], qtype="AAAA" if st.ipv6 else "A")
         st._catch_up()
-    if st.ipv6:
-        forged = "64:ff9b::1f0d:5e25"
     st.resolved[LONG_LINK] = forged
     st.say("info", "net", f"dns {LONG_LINK} -> {forged} in 3ms")
     st.say("info", "net", f"connect to {LONG_LINK}:443 ip={forged}")
@@ -181,6 +212,7 @@ def dns_failure(st: Story, variant: int) -> str:
         f"getaddrinfo {LONG_LINK} failed: "
         + ("EAI_AGAIN temporary failure in name resolution" if variant else "EAI_NONAME"),
     )
+    st.exception("net", "UnknownHostException", f'Unable to resolve host "{LONG_LINK}"')
     st.say("error", "login", "网络不可用，请检查网络连接")
     st.idle(15)
     how = "queries go unanswered (retried 1, 2, 4 s)" if variant else "the resolver says NXDOMAIN"
@@ -252,6 +284,7 @@ def connection_reset(st: Story, variant: int) -> str:
         st._catch_up()
     st.say("error", "net", f"recv from {ip}:443 failed: connection reset by peer (errno=104)")
     st.request("GET", QR_LOGIN, error="net::ERR_CONNECTION_RESET")
+    st.exception("net", "SocketException", "Connection reset by peer (errno 104)")
     st.say("error", "login", "网络连接被重置，请稍后重试")
     st.idle(15)
     after = "; server data still arrives after the resets" if variant else ""
@@ -341,7 +374,7 @@ def clock_skew(st: Story, variant: int) -> str:
         flow.alert("fatal", "certificate_expired" if variant else "bad_certificate")
         st._catch_up()
     st.request("GET", QR_LOGIN, error="net::ERR_CERT_DATE_INVALID")
-    device_now = (st.now + st.clock_skew).strftime("%Y-%m-%d %H:%M")
+    device_now = (st.now + st.clock_skew).astimezone(st.zone).strftime("%Y-%m-%d %H:%M")
     state = "has expired" if variant else "is not yet valid"
     st.say(
         "error", "ssl", f"certificate verify failed: certificate {state} (device time {device_now})"
@@ -371,7 +404,8 @@ def keychain_error(st: Story, variant: int) -> str:
         st.say(
             "error",
             "account",
-            f"SecItemCopyMatching service=com.tencent.WeWorkMac OSStatus={status} ({name})",
+            f"SecItemCopyMatching service={KEYCHAIN_SERVICE[st.setting.platform]} "
+            f"OSStatus={status} ({name})",
         )
     st.say("warn", "login", "auto login failed: cannot read saved credential, 请重新登录")
     st.idle(20)
@@ -389,7 +423,7 @@ def gateway_error(st: Story, variant: int) -> str:
             f"&code=CODE{attempt}",
             status=status,
             body="<html><center>"
-            f"<h1>{status} Bad Gateway</h1></center><hr><center>stgw</center></html>",
+            f"<h1>{status} {PHRASES[status]}</h1></center><hr><center>stgw</center></html>",
             response_headers=[("Server", "stgw")],
         )
         st.say(
@@ -424,7 +458,7 @@ def ocsp_slow(st: Story, variant: int) -> str:
                 "/",
                 host=ocsp_host,
                 headers={"Content-Type": "application/ocsp-request"},
-                body=bytes(83),
+                body=ocsp_request(st.chain(LONG_LINK)),
             )
         st.wait(15)
         flow.alert("fatal", "certificate_unknown")
@@ -460,6 +494,13 @@ def session_inconsistent(st: Story, variant: int) -> str:
     st.say("error", "login", "登录状态已失效，请重新登录")
     st.idle(15)
     return "Login succeeds; 2 s later the next call answers 401 session invalid."
+
+
+def ocsp_request(chain: list[bytes]) -> bytes:
+    """The DER OCSP request a client sends to check the leaf of ``chain`` (no nonce)."""
+    leaf, issuer = (x509.load_der_x509_certificate(der) for der in chain[:2])
+    request = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuer, hashes.SHA1()).build()
+    return request.public_bytes(serialization.Encoding.DER)
 
 
 def login_ok_until_token(st: Story) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -61,6 +62,16 @@ SOURCE_PLACES = {
     "webview": ("WebViewHost.cpp", "OnNavigate", 342),
     "security": ("EnvCheck.cpp", "Scan", 58),
 }
+RCODES = {0: "ok", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 5: "REFUSED"}
+PAGE_TITLES = {
+    "login.work.weixin.qq.com": "企业微信登录",
+    "open.weixin.qq.com": "企业微信授权",
+    "oa.example.com": "OA 办公平台",
+}
+# Chatter only a connected client writes (long link, sync, DNS, config pulls, status).
+ONLINE_CHATTER = re.compile(
+    r"long link|noop|ret=0|connect to|dns|resolve|sync|pull config|update|连接|同步|新消息"
+)
 # WeCom's network diagnostics tool writes JSON Lines (UTF-16 on Windows) beside the client log.
 DIAG_LOG = "netdiag.jsonl"
 PUBLIC_RESOLVERS = {"cellular": "211.136.192.6", "wifi": "114.114.114.114"}
@@ -105,6 +116,8 @@ class Story:
     net: NetLog | None = field(init=False)
     resolved: dict[str, str] = field(init=False)
     started: datetime = field(init=False)
+    _page: str | None = field(init=False, default=None)
+    failed: bool = field(init=False, default=False)  # the client has logged an error
 
     def __post_init__(self) -> None:
         s = self.setting
@@ -123,9 +136,13 @@ class Story:
         if self.pcap:
             network = s.network
             client_ip = CELLULAR_IPV6 if self.ipv6 else CLIENT_IPS.get(network, CELLULAR_IP)
+            # Android captures come from tcpdump on the device and share its clock; desktop
+            # ones from a mirror port or gateway, on true time. HTTP Date headers stay true.
+            on_device = s.platform == "android"
             self.capture = Capture(
                 self.seed,
-                self.now,
+                self.now + (self.clock_skew if on_device else timedelta(0)),
+                server_clock_offset=-self.clock_skew.total_seconds() if on_device else 0.0,
                 client_ip=client_ip,
                 resolver_ip=None if self.ipv6 else PUBLIC_RESOLVERS.get(network),
                 link="sll" if s.platform == "android" else "ether",
@@ -138,7 +155,14 @@ class Story:
             else None
         )
         self.net = (
-            NetLog(self.rng.getrandbits(32), self.now, clock_skew=self.clock_skew)
+            NetLog(
+                self.rng.getrandbits(32),
+                self.now,
+                clock_skew=self.clock_skew,
+                local_ip=self.capture.client_ip
+                if self.capture
+                else CLIENT_IPS.get(self.setting.network, CELLULAR_IP),
+            )
             if self.netlog
             else None
         )
@@ -153,13 +177,17 @@ class Story:
 
     def _sync_capture(self) -> None:
         """Bring the packet clock up to the story clock (it may lag behind)."""
-        if self.capture is not None and self.capture.now < self.now:
-            self.capture.set_time((self.now - self.started).total_seconds())
+        if self.capture is not None and self.capture.elapsed < self._elapsed():
+            self.capture.set_time(self._elapsed())
 
     def _catch_up(self) -> None:
         """Bring the story clock up to the packet clock after an exchange."""
-        if self.capture is not None and self.capture.now > self.now:
-            self.now = self.capture.now
+        if self.capture is not None and self.capture.elapsed > self._elapsed():
+            self.now = self.started + timedelta(seconds=self.capture.elapsed)
+
+    def _elapsed(self) -> float:
+        """Seconds of story since it started (the capture's clock counts the same way)."""
+        return (self.now - self.started).total_seconds()
 
     # ------------------------------------------------------------------ logs
 
@@ -175,6 +203,7 @@ class Story:
 
     def say(self, level: str, tag: str, message: str, log: str = "main", **fields: Any) -> None:
         """The client writes a line now (in its own, possibly skewed, clock)."""
+        self.failed = self.failed or level == "error"
         target = self.logs[log]
         if target.fmt in {"mars_xlog", "chromium"}:
             file, func, line = SOURCE_PLACES.get(tag, ("AppMain.cpp", "Run", 120))
@@ -185,6 +214,14 @@ class Story:
             for other in self.logs.values():
                 if other.fmt == "apple_log_show" and other is not target:
                     other.add(self.now + timedelta(microseconds=180), level, tag, message)
+
+    def exception(self, tag: str, exception: str, message: str) -> None:
+        """The client logs an error with the stack trace its runtime prints."""
+        fmt = self.logs["main"].fmt
+        kind = {"electron_log": "node", "logcat_threadtime": "java", "logcat_brief": "java"}.get(
+            fmt, "objc" if self.setting.platform in {"macos", "ios"} else "cpp"
+        )
+        self.trace("error", tag, kind, exception, message)
 
     def trace(self, level: str, tag: str, kind: str, exception: str, message: str) -> None:
         """The client writes an exception with its stack trace."""
@@ -199,9 +236,13 @@ class Story:
         for target in self.logs.values() if log == "main" else [self.logs[log]]:
             if target.fmt == "json_lines":
                 continue
-            target.extend(
-                chatter(self.rng.getrandbits(32), self.now, end, per_minute, platform=platform)
+            records = chatter(
+                self.rng.getrandbits(32), self.now, end, per_minute, platform=platform
             )
+            if self.failed:
+                # After a failed login the client is not connected: only local chatter remains.
+                records = [r for r in records if not ONLINE_CHATTER.search(r.message)]
+            target.extend(records)
         if self.capture is not None and traffic:
             self._sync_capture()
             self.capture.background(max(1, int(seconds // 8)), self.rng)
@@ -240,7 +281,7 @@ class Story:
             self._sync_capture()
             qtype = "AAAA" if self.ipv6 else "A"
             if self.ipv6 and answers is None:
-                found = [_v6(found[0])]
+                found = [v6_for(found[0])]
             self.capture.dns(
                 host,
                 qtype,
@@ -250,7 +291,7 @@ class Story:
             )
             self._catch_up()
         if DIAG_LOG in self.logs:
-            outcome = "timeout" if unanswered else ("ok", "", "SERVFAIL", "NXDOMAIN")[rcode]
+            outcome = "timeout" if unanswered else RCODES.get(rcode, f"rcode {rcode}")
             self.say(
                 "info" if outcome == "ok" else "warn",
                 "netdiag",
@@ -262,7 +303,7 @@ class Story:
             )
         if rcode or unanswered:
             if log:
-                reason = "timeout" if unanswered else {3: "NXDOMAIN", 2: "SERVFAIL"}[rcode]
+                reason = "timeout" if unanswered else RCODES.get(rcode, f"rcode {rcode}")
                 self.say("error", "net", f"dns resolve {host} failed: {reason}")
             return None
         address = found[-1]
@@ -275,7 +316,10 @@ class Story:
         known = SERVICE_IPS.get(host)
         if known:
             return known[self.rng.randrange(len(known))]
-        return f"203.205.{self.rng.randint(128, 250)}.{self.rng.randint(2, 250)}"
+        if host.endswith("qq.com"):
+            return f"203.205.{self.rng.randint(128, 250)}.{self.rng.randint(2, 250)}"
+        # Third-party apps and identity providers live in public clouds.
+        return f"47.98.{self.rng.randint(1, 250)}.{self.rng.randint(2, 250)}"
 
     def connect(self, host: str, ip: str | None = None, *, rtt: float = 0.03) -> Flow | None:
         """Open TCP to ``host``:443 and complete a normal TLS handshake; None without a capture."""
@@ -326,12 +370,30 @@ class Story:
         headers: Sequence[tuple[str, str]] = (),
         response_headers: Sequence[tuple[str, str]] = (),
         set_cookies: Sequence[dict[str, Any]] = (),
+        cookies: Sequence[dict[str, Any]] | None = None,
         certificates: Sequence[bytes] | None = None,
+        wire: bool = True,
     ) -> None:
-        """A browser or webview request: a HAR entry and NetLog events, when the bundle has them."""
-        host = urlsplit(url).hostname or ""
+        """A browser or webview request: a HAR entry and NetLog events, when the bundle has them.
+
+        With ``wire``, an answered HTTPS request also appears in the capture as a TLS flow to the
+        same address (stories draw failed requests' packets themselves).
+        """
+        parts = urlsplit(url)
+        host = parts.hostname or ""
         address = server_ip or self.resolved.get(host) or self.service_ip(host)
+        if wire and self.capture is not None and error is None and parts.scheme == "https":
+            if host not in self.resolved:
+                self.resolve(host, log=False)
+                address = server_ip or self.resolved.get(host) or address
+            if ":" in address or not self.ipv6:
+                self._sync_capture()
+                flow = self.capture.tcp(address, 443, rtt=self.rng.uniform(0.01, 0.05))
+                flow.handshake(host, TLS13, self.chain(host))
+                self.exchange(flow, self.rng.randint(500, 1400), self.rng.randint(600, 6000))
         if self.browser is not None:
+            if not self.browser.pages:
+                self._page = self.browser.page(PAGE_TITLES.get(host, host), self.now)
             extra = list(response_headers)
             if location:
                 extra.append(("Location", location))
@@ -347,6 +409,8 @@ class Story:
                 request_headers=headers,
                 response_headers=extra,
                 set_cookies=set_cookies,
+                cookies=cookies,
+                page=self._page,
             )
         if self.net is not None:
             self.net.request(
@@ -380,7 +444,7 @@ class Story:
             else wecom_error(errcode, self.rng, from_ip=self.egress_ip, at=self.now, **extra)
         )
         url = f"https://{host}{path}" + (f"?{query}" if query else "")
-        self.request(method, url, body=body)
+        self.request(method, url, body=body, cookies=self.cookies())
         if log:
             level = "info" if errcode == 0 else "error"
             text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
@@ -466,7 +530,7 @@ class Story:
             (directory / file_name).write_text(text, encoding="utf-8")
 
 
-def _v6(address: str) -> str:
+def v6_for(address: str) -> str:
     """A stable IPv6 address standing for an IPv4 service address."""
     parts = [int(p) for p in address.split(".")]
     return f"240e:e1:a800:{parts[0]:x}:{parts[1]:x}::{parts[2] * 256 + parts[3]:x}"
@@ -489,6 +553,9 @@ def make_setting(
         region=region,
         day=day,
         timezone="Asia/Singapore" if region == "SG" else "Asia/Shanghai",
-        os_version=rng.choice(OS_VERSIONS[platform]),
+        # Clients older than 3.1.10 are the ones still found on Windows 7.
+        os_version="6.1.7601"
+        if platform == "windows" and client_version.startswith("3.")
+        else rng.choice(OS_VERSIONS[platform]),
         user=user,
     )

@@ -14,80 +14,60 @@ device writes (``startedDateTime``) but not the server's ``Date`` header.
 
 from __future__ import annotations
 
-import json
 import random
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import format_datetime
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_plus, urlsplit
+from urllib.parse import urlsplit
+
+from sample_data.gen.har_format import (
+    ACCEPT_HTML,
+    CHROME_CREATOR,
+    CHROME_VERSION,
+    FIREFOX_REQUEST_KEYS,
+    FIREFOX_VERSION,
+    HTTP_VERSIONS,
+    SERVICE_IPS,
+    WECOM_ERRMSG,
+    Cookie,
+    Exchange,
+    Header,
+    chrome_entry,
+    cookie_dict,
+    cookie_entry,
+    encode_body,
+    estimate_transfer,
+    firefox_entry,
+    header_bytes,
+    indented,
+    iso_local,
+    iso_utc,
+    json_number,
+    query_pairs,
+    reason_phrase,
+    set_cookie_header,
+    with_charset,
+)
 
 __all__ = [
     "CHROME_VERSION",
     "FIREFOX_VERSION",
     "SERVICE_IPS",
     "WECOM_ERRMSG",
+    "Cookie",
     "Har",
+    "Header",
     "bearer",
     "secret",
     "wecom_cookies",
     "wecom_error",
 ]
 
-CHROME_VERSION = "124.0.6367.208"
-FIREFOX_VERSION = "126.0.1"
-
-# Short texts the WeCom API puts before ", hint: [...]" in errmsg (paraphrased, per errcode).
-WECOM_ERRMSG: dict[int, str] = {
-    -1: "system busy",
-    0: "ok",
-    40001: "invalid credential",
-    40013: "invalid corpid",
-    40014: "invalid access_token",
-    40029: "invalid code",
-    40082: "invalid suite_token",
-    42001: "access_token expired",
-    42022: "code has been used",
-    45009: "api freq out of limit",
-    48002: "api forbidden",
-    50001: "redirect_url not authorised",
-    50002: "user out of agent privilege",
-    60011: "no privilege to access/modify contact/party/agent",
-    60020: "not allow to access from your ip",
-    60111: "userid not found",
-    80001: "unverified domain",
-    84014: "user ticket expired",
-    84015: "invalid user ticket",
-    301002: "not allow operate another agent with this accesstoken",
-}
-
-# Where the service's names resolve when nothing interferes (the quickstart bundle uses the
-# same addresses); the first is the one a browser ends up on. The NetLog and log builders
-# share this table, so one bundle's sources agree. Unknown hosts get documentation addresses.
-SERVICE_IPS: dict[str, tuple[str, ...]] = {
-    "login.work.weixin.qq.com": ("109.244.194.101", "109.244.194.102"),
-    "open.work.weixin.qq.com": ("109.244.194.103", "109.244.194.104"),
-    "work.weixin.qq.com": ("109.244.194.98", "109.244.194.99"),
-    "i.work.weixin.qq.com": ("109.244.194.120", "109.244.194.121"),
-    "qyapi.weixin.qq.com": ("101.91.42.232", "101.91.42.233"),
-    "open.weixin.qq.com": ("109.244.217.68",),
-    "wwcdn.weixin.qq.com": ("183.3.226.35", "183.3.226.36"),
-    "res.wx.qq.com": ("183.3.226.40",),
-    "dldir1.qq.com": ("121.51.18.74", "121.51.18.75"),
-}
-
-
 _TOKEN_CHARS = string.ascii_letters + string.digits + "-_"
 _HEX = "0123456789abcdef"
-
-Header = tuple[str, str]
-# A cookie is ``(name, value)`` or a mapping with name, value and optional path, domain,
-# expires (datetime), httpOnly, secure, sameSite.
-Cookie = tuple[str, str] | Mapping[str, Any]
 
 
 def secret(rng: random.Random, length: int = 32, alphabet: str = _TOKEN_CHARS) -> str:
@@ -139,86 +119,6 @@ def wecom_error(
 
 def _rng(seed: random.Random | int) -> random.Random:
     return seed if isinstance(seed, random.Random) else random.Random(seed)
-
-
-def _iso_utc(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
-
-
-def _iso_local(moment: datetime) -> str:
-    offset = moment.utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    minutes = abs(minutes)
-    return (
-        f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}"
-        f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-    )
-
-
-def _number(value: float) -> float | int:
-    """Round to microseconds and write integral values as integers, as JSON.stringify does."""
-    value = round(float(value), 3)
-    return int(value) if value.is_integer() else value
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""
-
-
-def _cookie(cookie: Cookie) -> dict[str, Any]:
-    if isinstance(cookie, tuple):
-        return {"name": cookie[0], "value": cookie[1]}
-    return dict(cookie)
-
-
-@dataclass
-class _Exchange:
-    """One entry's request and response as the caller described them."""
-
-    method: str
-    url: str
-    started: datetime
-    status: int
-    status_text: str | None
-    version: str
-    request_headers: Sequence[Header]
-    response_headers: Sequence[Header]
-    cookies: list[dict[str, Any]]
-    set_cookies: list[dict[str, Any]]
-    post: str | None
-    post_mime: str
-    body: str
-    mime: str
-    redirect_url: str
-    error: str | None
-
-    def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        self.scheme, self.host, self.netloc, self.query = (
-            parts.scheme,
-            parts.hostname or "",
-            parts.netloc,
-            parts.query,
-        )
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-    @property
-    def failed(self) -> bool:
-        return self.status == 0
-
-    @property
-    def http1(self) -> bool:
-        return self.version.upper().startswith("HTTP/1")
-
-    @property
-    def origin(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}"
 
 
 class Har:
@@ -279,8 +179,8 @@ class Har:
     def _device_time(self, moment: datetime) -> str:
         local = moment + self.clock_skew
         if self.chrome:
-            return _iso_utc(local)
-        return _iso_local(local.astimezone(self.tz) if self.tz else local)
+            return iso_utc(local)
+        return iso_local(local.astimezone(self.tz) if self.tz else local)
 
     def page(
         self,
@@ -301,7 +201,10 @@ class Har:
                 "startedDateTime": self._device_time(started),
                 "id": page_id,
                 "title": title,
-                "pageTimings": {"onContentLoad": _number(content), "onLoad": _number(loaded)},
+                "pageTimings": {
+                    "onContentLoad": json_number(content),
+                    "onLoad": json_number(loaded),
+                },
             }
         )
         if self._clock is None or started > self._clock:
@@ -352,10 +255,10 @@ class Har:
         if error is not None:
             status, error = 0, error if error.startswith("net::") else "net::" + error
         scheme = urlsplit(url).scheme
-        version = http_version or ("" if status == 0 else _HTTP_VERSIONS[self.chrome, scheme])
-        post, post_type = _encode(post_data, post_mime, "application/x-www-form-urlencoded")
-        text, mime = _encode(body, mime_type, "text/html")
-        x = _Exchange(
+        version = http_version or ("" if status == 0 else HTTP_VERSIONS[self.chrome, scheme])
+        post, post_type = encode_body(post_data, post_mime, "application/x-www-form-urlencoded")
+        text, mime = encode_body(body, mime_type, "text/html")
+        x = Exchange(
             method,
             url,
             started,
@@ -365,7 +268,7 @@ class Har:
             request_headers,
             response_headers,
             cookies=[],
-            set_cookies=[_cookie(c) for c in set_cookies],
+            set_cookies=[cookie_dict(c) for c in set_cookies],
             post=post,
             post_mime=post_type,
             body=text or "",
@@ -373,7 +276,9 @@ class Har:
             redirect_url=redirect_url,
             error=error,
         )
-        x.cookies = [_cookie(c) for c in cookies] if cookies is not None else self._cookies_for(url)
+        x.cookies = (
+            [cookie_dict(c) for c in cookies] if cookies is not None else self._cookies_for(url)
+        )
         times = self._timings(x, timings)
         parts = ["blocked", "dns", "connect", "send", "wait", "receive"]
         if not self.chrome and self.firefox_ssl_outside_connect:
@@ -387,8 +292,8 @@ class Har:
         conn = None if x.failed else (connection or self._connection(x))
         pageref = page or (self.pages[-1]["id"] if self.pages else None)
         if self.chrome:
-            entry = self._chrome_entry(
-                x,
+            entry = chrome_entry(
+                self._device_time(x.started),
                 request,
                 response,
                 times,
@@ -402,7 +307,9 @@ class Har:
                 from_cache,
             )
         else:
-            entry = self._firefox_entry(x, request, response, times, total, ip, conn, pageref)
+            entry = firefox_entry(
+                x, self._device_time(x.started), request, response, times, total, ip, conn, pageref
+            )
         self.entries.append(entry)
         self._clock = started + timedelta(milliseconds=total)
         return entry
@@ -457,7 +364,7 @@ class Har:
     def to_dict(self) -> dict[str, Any]:
         """Return the whole HAR as a JSON-ready dict, in the browser's key order."""
         if self.chrome:
-            log: dict[str, Any] = {"version": "1.2", "creator": _CHROME_CREATOR}
+            log: dict[str, Any] = {"version": "1.2", "creator": CHROME_CREATOR}
         else:
             firefox = {"name": "Firefox", "version": self.version}
             log = {"version": "1.2", "creator": firefox, "browser": dict(firefox)}
@@ -472,7 +379,7 @@ class Har:
         the standard library's indenting encoder is pure Python and four times slower.
         """
         out: list[str] = []
-        _indented(self.to_dict(), "", out)
+        indented(self.to_dict(), "", out)
         return "".join(out).encode("utf-8")
 
     def write(self, path: str | Path) -> Path:
@@ -488,7 +395,7 @@ class Har:
             self.ips[host] = f"198.51.100.{self.rng.randrange(2, 250)}"
         return self.ips[host]
 
-    def _connection(self, x: _Exchange) -> str:
+    def _connection(self, x: Exchange) -> str:
         if not self.chrome:
             return str(x.port)  # Firefox writes the server port here
         if x.origin not in self._connections:
@@ -509,40 +416,40 @@ class Har:
                 found.append(cookie)
         return found
 
-    def _request(self, x: _Exchange) -> dict[str, Any]:
+    def _request(self, x: Exchange) -> dict[str, Any]:
         headers = [*self._request_headers(x), *x.request_headers]
         if self.chrome and not x.http1:
             headers = [(n.lower(), v) for n, v in headers]
         # Headers DevTools shows for a request that never got real ones carry no cookies.
-        cookies = [] if x.failed else [self._cookie_out(c, x.host, self.chrome) for c in x.cookies]
+        cookies = [] if x.failed else [cookie_entry(c, x.host, self.chrome) for c in x.cookies]
         sized = not x.failed and (x.http1 or not self.chrome)
         request = {
             "method": x.method,
             "url": x.url,
             "httpVersion": x.version,
             "headers": [{"name": n, "value": v} for n, v in headers],
-            "queryString": self._query(x.query),
+            "queryString": query_pairs(x.query, not self.chrome),
             "cookies": cookies,
-            "headersSize": _header_bytes(f"{x.method} {x.path} {x.version.upper()}", headers)
+            "headersSize": header_bytes(f"{x.method} {x.path} {x.version.upper()}", headers)
             if sized
             else -1,
             "bodySize": len(x.post.encode()) if x.post is not None else 0,
         }
         if not self.chrome:  # Firefox's key order
-            request = {k: request[k] for k in _FIREFOX_REQUEST_KEYS}
+            request = {k: request[k] for k in FIREFOX_REQUEST_KEYS}
         if x.post is not None:
             post: dict[str, Any] = {"mimeType": x.post_mime}
             if x.post_mime.startswith("application/x-www-form-urlencoded"):
-                post["params"] = self._query(x.post)
+                post["params"] = query_pairs(x.post, not self.chrome)
             elif not self.chrome:
                 post["params"] = []
             post["text"] = x.post
             request["postData"] = post
         return request
 
-    def _request_headers(self, x: _Exchange) -> list[Header]:
+    def _request_headers(self, x: Exchange) -> list[Header]:
         json_call = x.post is not None or x.mime.startswith("application/json")
-        accept = "application/json, text/plain, */*" if json_call else _ACCEPT_HTML
+        accept = "application/json, text/plain, */*" if json_call else ACCEPT_HTML
         length = str(len(x.post.encode())) if x.post is not None else None
         if self.chrome and x.failed:
             # DevTools' "provisional headers" for a request that never got real ones.
@@ -585,48 +492,20 @@ class Har:
         headers.append(("Connection", "keep-alive"))
         return headers + ([("Cookie", cookie)] if cookie else [])
 
-    def _query(self, query: str) -> list[dict[str, str]]:
-        pairs = []
-        for item in query.split("&") if query else []:
-            name, _, value = item.partition("=")
-            if not self.chrome:  # Firefox shows decoded values; Chrome keeps them as sent
-                name, value = unquote_plus(name), unquote_plus(value)
-            pairs.append({"name": name, "value": value})
-        return pairs
-
-    def _cookie_out(self, cookie: dict[str, Any], host: str, full: bool) -> dict[str, Any]:
-        """A cookie as the browser lists it; Firefox lists only name and value of sent ones."""
-        if not full:
-            return {"name": cookie["name"], "value": cookie["value"]}
-        out = {
-            "name": cookie["name"],
-            "value": cookie["value"],
-            "path": cookie.get("path", "/"),
-            "domain": cookie.get("domain", host),
-        }
-        expires = cookie.get("expires")
-        if expires is not None:
-            out["expires"] = _iso_utc(expires) if isinstance(expires, datetime) else expires
-        out["httpOnly"] = bool(cookie.get("httpOnly", False))
-        out["secure"] = bool(cookie.get("secure", True))
-        if "sameSite" in cookie:
-            out["sameSite"] = cookie["sameSite"]
-        return out
-
-    def _response(self, x: _Exchange, date: datetime) -> dict[str, Any]:
+    def _response(self, x: Exchange, date: datetime) -> dict[str, Any]:
         lower = not x.http1  # HTTP/2 and HTTP/3 header names arrive in lower case
         status_text = x.status_text
         if status_text is None:
-            status_text = "" if x.failed or (self.chrome and lower) else _phrase(x.status)
+            status_text = "" if x.failed or (self.chrome and lower) else reason_phrase(x.status)
         size = len(x.body.encode())
         headers: list[Header] = []
         if not x.failed:
             headers = [("Date", format_datetime(date.astimezone(UTC), usegmt=True))]
             if x.mime:
-                headers.append(("Content-Type", _with_charset(x.mime)))
+                headers.append(("Content-Type", with_charset(x.mime)))
             headers.append(("Content-Length", str(size)))
             for cookie in x.set_cookies:
-                headers.append(("Set-Cookie", _set_cookie_header(cookie)))
+                headers.append(("Set-Cookie", set_cookie_header(cookie)))
                 self._jar[(cookie.get("domain", x.host), cookie["name"])] = cookie
             headers += x.response_headers
             if lower:
@@ -643,18 +522,18 @@ class Har:
             "statusText": status_text,
             "httpVersion": x.version,
             "headers": [{"name": n, "value": v} for n, v in headers],
-            "cookies": [self._cookie_out(c, x.host, True) for c in x.set_cookies if headers],
+            "cookies": [cookie_entry(c, x.host, True) for c in x.set_cookies if headers],
             "content": content,
             "redirectURL": x.redirect_url,
-            "headersSize": _header_bytes(first_line, headers) if sized else -1,
+            "headersSize": header_bytes(first_line, headers) if sized else -1,
             "bodySize": size if sized else -1,
         }
         if self.chrome:
-            response["_transferSize"] = 0 if x.failed else _estimate_transfer(headers, size)
+            response["_transferSize"] = 0 if x.failed else estimate_transfer(headers, size)
             response["_error"] = x.error
         return response
 
-    def _timings(self, x: _Exchange, given: Mapping[str, float] | None) -> dict[str, float]:
+    def _timings(self, x: Exchange, given: Mapping[str, float] | None) -> dict[str, float]:
         rng = self.rng
         times = {
             "blocked": rng.uniform(1, 30),
@@ -687,176 +566,3 @@ class Har:
             if self.firefox_ssl_outside_connect and times["ssl"] > 0 and times["connect"] > 0:
                 times["connect"] = max(times["connect"] - times["ssl"], 0.0)
         return times
-
-    def _chrome_entry(
-        self,
-        x: _Exchange,
-        request: dict[str, Any],
-        response: dict[str, Any],
-        times: Mapping[str, float],
-        total: float,
-        ip: str,
-        connection: str | None,
-        pageref: str | None,
-        kind: str,
-        initiator: Mapping[str, Any] | None,
-        priority: str | None,
-        from_cache: str | None,
-    ) -> dict[str, Any]:
-        entry: dict[str, Any] = {"_fromCache": from_cache} if from_cache else {}
-        entry["_initiator"] = dict(initiator) if initiator else {"type": "other"}
-        entry["_priority"] = priority or ("VeryHigh" if kind == "document" else "High")
-        entry["_resourceType"] = kind
-        entry["cache"] = {}
-        if connection is not None:
-            entry["connection"] = connection
-        if pageref:
-            entry["pageref"] = pageref
-        timings: dict[str, float | int] = {k: _number(times[k]) for k in _CHROME_TIMINGS}
-        timings["_blocked_queueing"] = _number(times["blocked"] * 0.8)
-        entry.update(
-            request=request,
-            response=response,
-            serverIPAddress=ip,
-            startedDateTime=self._device_time(x.started),
-            time=_number(total),
-            timings=timings,
-        )
-        return entry
-
-    def _firefox_entry(
-        self,
-        x: _Exchange,
-        request: dict[str, Any],
-        response: dict[str, Any],
-        times: Mapping[str, float],
-        total: float,
-        ip: str,
-        connection: str | None,
-        pageref: str | None,
-    ) -> dict[str, Any]:
-        entry: dict[str, Any] = {"pageref": pageref} if pageref else {}
-        entry.update(
-            startedDateTime=self._device_time(x.started),
-            request=request,
-            response=response,
-            cache={},
-            timings={k: int(times[k]) for k in _FIREFOX_TIMINGS},
-            time=round(total),
-        )
-        if x.error is None:
-            entry["_securityState"] = "secure" if x.scheme == "https" else "insecure"
-            entry["serverIPAddress"] = ip
-            if connection is not None:
-                entry["connection"] = connection
-        else:
-            broken = "CERT" in x.error or "SSL" in x.error
-            entry["_securityState"] = "broken" if broken else "insecure"
-        return entry
-
-
-_CHROME_CREATOR = {"name": "WebInspector", "version": "537.36"}
-_CHROME_TIMINGS = ("blocked", "dns", "ssl", "connect", "send", "wait", "receive")
-_FIREFOX_TIMINGS = ("blocked", "dns", "connect", "ssl", "send", "wait", "receive")
-_FIREFOX_REQUEST_KEYS = (
-    "bodySize",
-    "method",
-    "url",
-    "httpVersion",
-    "headers",
-    "cookies",
-    "queryString",
-    "headersSize",
-)
-_HTTP_VERSIONS = {
-    (True, "https"): "http/2.0", (True, "http"): "http/1.1",
-    (False, "https"): "HTTP/2", (False, "http"): "HTTP/1.1",
-}  # fmt: skip
-_ACCEPT_HTML = (
-    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
-    "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
-)
-
-
-def _encode(
-    value: str | Mapping[str, Any] | None, mime: str | None, text_mime: str
-) -> tuple[str | None, str]:
-    """A body as text and its MIME type: mappings become compact JSON."""
-    if value is None:
-        return None, mime or ""
-    if isinstance(value, Mapping):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")), mime or (
-            "application/json"
-        )
-    return value, mime or text_mime
-
-
-def _header_bytes(first_line: str, headers: Sequence[Header]) -> int:
-    return len(first_line) + 2 + sum(len(n) + len(v) + 4 for n, v in headers) + 2
-
-
-def _with_charset(mime: str) -> str:
-    if mime.startswith(("application/json", "text/")) and "charset" not in mime:
-        return mime + "; charset=UTF-8"
-    return mime
-
-
-def _set_cookie_header(cookie: Mapping[str, Any]) -> str:
-    text = f"{cookie['name']}={cookie['value']}"
-    if "domain" in cookie:
-        text += f"; Domain={cookie['domain']}"
-    text += f"; Path={cookie.get('path', '/')}"
-    expires = cookie.get("expires")
-    if isinstance(expires, datetime):
-        text += "; Expires=" + format_datetime(expires.astimezone(UTC), usegmt=True)
-    if cookie.get("secure", True):
-        text += "; Secure"
-    if cookie.get("httpOnly"):
-        text += "; HttpOnly"
-    if "sameSite" in cookie:
-        text += f"; SameSite={cookie['sameSite']}"
-    return text
-
-
-def _estimate_transfer(headers: Sequence[Header], body_bytes: int) -> int:
-    # HPACK shrinks headers to roughly a third; bodies travel as they are.
-    return sum(len(n) + len(v) + 4 for n, v in headers) // 3 + body_bytes + 9
-
-
-_quote = json.encoder.encode_basestring  # C-accelerated, non-ASCII kept as is
-
-
-def _indented(value: Any, pad: str, out: list[str]) -> None:
-    """Append ``value`` as JSON indented by two spaces per level to ``out``."""
-    if isinstance(value, str):
-        out.append(_quote(value))
-    elif value is None or isinstance(value, bool):
-        out.append("null" if value is None else "true" if value else "false")
-    elif isinstance(value, int | float):
-        out.append(repr(value))
-    elif isinstance(value, dict):
-        if not value:
-            out.append("{}")
-            return
-        inner = pad + "  "
-        if all(type(item) is str for item in value.values()):  # headers, cookies: the bulk
-            pairs = ",\n".join(f"{inner}{_quote(k)}: {_quote(v)}" for k, v in value.items())
-            out.append(f"{{\n{pairs}\n{pad}}}")
-            return
-        separator = "{\n"
-        for key, item in value.items():
-            out.append(f"{separator}{inner}{_quote(key)}: ")
-            _indented(item, inner, out)
-            separator = ",\n"
-        out.append(f"\n{pad}}}")
-    else:
-        if not value:
-            out.append("[]")
-            return
-        inner = pad + "  "
-        separator = "[\n"
-        for item in value:
-            out.append(separator + inner)
-            _indented(item, inner, out)
-            separator = ",\n"
-        out.append(f"\n{pad}]")

@@ -37,6 +37,14 @@ def test_written_bundles_match_the_stated_truth(tmp_path: Path) -> None:
     assert {c["cause"]: c["bundles"] for c in truth["causes"]} == {
         cause: n for cause, n in causes.items() if cause != "healthy"
     }
+    # Each bundle's metadata lands in the cell of truth["by"] that counted it.
+    seen: dict[str, Counter[str]] = {key: Counter() for key in fleet.BY_KEYS}
+    for bundle in bundles:
+        meta = json.loads((bundle / "bundle.json").read_text())
+        for key in ("client_version", "os", "network", "region"):
+            seen[key][meta[key]] += 1
+    for key in ("client_version", "os", "network", "region"):
+        assert seen[key] == {v: sum(cell.values()) for v, cell in truth["by"][key].items()}, key
     stated_days = {day: sum(cell.values()) for day, cell in truth["by"]["day"].items()}
     # A bundle is collected a few minutes after its story, on the story's day.
     assert days == stated_days
