@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sample_data.gen import certs
 from sample_data.gen.pcap import TLS12
-from sample_data.stories_network import LOGIN, QR_LOGIN, QYAPI, _token, login_ok
+from sample_data.stories_network import LOGIN, QR_LOGIN, QYAPI, fake_token, login_ok, long_link_up
 from sample_data.story import Story
 
 OAUTH = "https://open.weixin.qq.com/connect/oauth2/authorize"
@@ -23,19 +23,17 @@ BACKEND_LOG = "oa-backend.jsonl"
 def _refusal(st: Story, errcode: int, tip: str, *, path: str = "/cgi-bin/auth/getuserinfo") -> None:
     """Up to the login request, which the service refuses with ``errcode``."""
     st.start_client()
-    ip = st.resolve("i.work.weixin.qq.com")
-    st.exchange(st.connect("i.work.weixin.qq.com", ip))
+    long_link_up(st)
     st.request("GET", QR_LOGIN, body="<html><title>企业微信</title></html>")
     st.wait(st.rng.uniform(3, 8))
-    st.api(path, errcode, query=f"access_token={_token(st)}&code=CODE{st.seed:x}", tag="login")
+    st.api(path, errcode, query=f"access_token={fake_token(st)}&code=CODE{st.seed:x}", tag="login")
     st.say("error", "login", tip)
 
 
 def _login_result(st: Story, ret: int, reason: str, tip: str, **fields: object) -> None:
     """Up to the login request, which the client reports refused with a login result."""
     st.start_client()
-    ip = st.resolve("i.work.weixin.qq.com")
-    st.exchange(st.connect("i.work.weixin.qq.com", ip))
+    long_link_up(st)
     st.wait(st.rng.uniform(2, 6))
     extra = " ".join(f"{key}={value}" for key, value in fields.items())
     st.say("error", "login", f'login result ret={ret} reason="{reason}" {extra}'.rstrip())
@@ -56,7 +54,7 @@ def not_activated(st: Story, variant: int) -> str:
         st.api(
             "/cgi-bin/user/get",
             0,
-            query=f"access_token={_token(st)}&userid={st.setting.user}",
+            query=f"access_token={fake_token(st)}&userid={st.setting.user}",
             status=4,
             userid=st.setting.user,
         )
@@ -221,7 +219,7 @@ def cookie_expired(st: Story, variant: int) -> str:
         f"https://{LOGIN}/wework_admin/loginpage_wx",
         status=401,
         body={"errcode": -3, "errmsg": "ticket expired"},
-        headers=[("Cookie", f"wwrtx.vst={_token(st)}; wwrtx.ltype=1")],
+        headers=[("Cookie", f"wwrtx.vst={fake_token(st)}; wwrtx.ltype=1")],
     )
     st.say("error", "api", "auto login rejected: ticket expired http=401")
     if variant:
@@ -438,7 +436,7 @@ def hosts_override(st: Story, variant: int) -> str:
         st._catch_up()
     st.request(
         "GET",
-        f"https://{QYAPI}/cgi-bin/gettoken?corpid=ww1&corpsecret={_token(st)}",
+        f"https://{QYAPI}/cgi-bin/gettoken?corpid=ww1&corpsecret={fake_token(st)}",
         error="net::ERR_CERT_COMMON_NAME_INVALID",
         server_ip=override,
         certificates=chain,

@@ -32,9 +32,7 @@ PROBES = {
 
 def login_ok(st: Story) -> None:
     """The part of a login that works: long link up, QR login page, token exchange."""
-    ip = st.resolve(LONG_LINK)
-    flow = st.connect(LONG_LINK, ip)
-    st.exchange(flow)
+    long_link_up(st)
     st.say("info", "mmcore", f"long link established rtt={st.rng.randint(20, 80)}ms")
     st.resolve(LOGIN)
     st.request("GET", QR_LOGIN, body="<html><title>企业微信</title></html>")
@@ -43,10 +41,10 @@ def login_ok(st: Story) -> None:
     st.api(
         "/cgi-bin/auth/getuserinfo",
         0,
-        query=f"access_token={_token(st)}&code=CODE{st.seed:x}",
+        query=f"access_token={fake_token(st)}&code=CODE{st.seed:x}",
         tag="login",
         userid=st.setting.user,
-        user_ticket=_token(st),
+        user_ticket=fake_token(st),
     )
     st.say("info", "login", f"login success vid={st.seed % 10**16} 登录成功")
 
@@ -72,8 +70,7 @@ PHRASES = {502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gat
 
 def firewall_block(st: Story, variant: int) -> str:
     st.start_client()
-    ip = st.resolve(LONG_LINK) or ""
-    st.say("info", "net", f"connect to {LONG_LINK}:443 ip={ip}")
+    ip = st.dial(LONG_LINK)
     if st.capture is not None:
         st._sync_capture()
         if variant:
@@ -224,8 +221,7 @@ def tls_interception(st: Story, variant: int) -> str:
     vendor = "zscaler" if variant else "sangfor"
     chain = certs.interception_chain(LONG_LINK, vendor)
     issuer = "Zscaler Intermediate Root CA" if variant else "Sangfor Internet Gateway CA"
-    ip = st.resolve(LONG_LINK)
-    st.say("info", "net", f"connect to {LONG_LINK}:443 ip={ip}")
+    ip = st.dial(LONG_LINK)
     if st.capture is not None and ip:
         st._sync_capture()
         flow = st.capture.tcp(ip, 443)
@@ -250,8 +246,7 @@ def tls_interception(st: Story, variant: int) -> str:
 
 def mtu_blackhole(st: Story, variant: int) -> str:
     st.start_client()
-    ip = st.resolve(LONG_LINK) or ""
-    st.say("info", "net", f"connect to {LONG_LINK}:443 ip={ip}")
+    ip = st.dial(LONG_LINK)
     if st.capture is not None:
         st._sync_capture()
         flow = st.capture.tcp(ip, 443, path_mtu=1400, icmp_frag_needed=bool(variant))
@@ -271,8 +266,7 @@ def mtu_blackhole(st: Story, variant: int) -> str:
 
 def connection_reset(st: Story, variant: int) -> str:
     st.start_client()
-    ip = st.resolve(LONG_LINK) or ""
-    st.say("info", "net", f"connect to {LONG_LINK}:443 ip={ip}")
+    ip = st.dial(LONG_LINK)
     if st.capture is not None:
         st._sync_capture()
         flow = st.capture.tcp(ip, 443, server_ttl=52)
@@ -316,8 +310,7 @@ def offline(st: Story, variant: int) -> str:
 
 def tls_version_unsupported(st: Story, variant: int) -> str:
     st.start_client()
-    ip = st.resolve(LONG_LINK) or ""
-    st.say("info", "net", f"connect to {LONG_LINK}:443 ip={ip}")
+    ip = st.dial(LONG_LINK)
     if st.capture is not None:
         st._sync_capture()
         flow = st.capture.tcp(ip, 443)
@@ -341,7 +334,7 @@ def tls_version_unsupported(st: Story, variant: int) -> str:
 
 def outdated_version(st: Story, variant: int) -> str:
     st.start_client()
-    login_ok_until_token(st)
+    long_link_up(st)
     current = st.setting.client_version
     st.request(
         "POST",
@@ -364,8 +357,7 @@ def outdated_version(st: Story, variant: int) -> str:
 
 def clock_skew(st: Story, variant: int) -> str:
     st.start_client()
-    ip = st.resolve(LONG_LINK)
-    st.say("info", "net", f"connect to {LONG_LINK}:443 ip={ip}")
+    ip = st.dial(LONG_LINK)
     if st.capture is not None and ip:
         st._sync_capture()
         flow = st.capture.tcp(ip, 443)
@@ -419,7 +411,7 @@ def gateway_error(st: Story, variant: int) -> str:
         status = (502, 504, 503, 502)[attempt] if variant else 502
         st.request(
             "GET",
-            f"https://{QYAPI}/cgi-bin/auth/getuserinfo?access_token={_token(st)}"
+            f"https://{QYAPI}/cgi-bin/auth/getuserinfo?access_token={fake_token(st)}"
             f"&code=CODE{attempt}",
             status=status,
             body="<html><center>"
@@ -440,10 +432,9 @@ def gateway_error(st: Story, variant: int) -> str:
 
 def ocsp_slow(st: Story, variant: int) -> str:
     st.start_client()
-    ip = st.resolve(LONG_LINK) or ""
     ocsp_host = "ocsp.dcocsp.cn"
     ocsp_ip = st.resolve(ocsp_host, ["183.2.143.51"], log=False) or "183.2.143.51"
-    st.say("info", "net", f"connect to {LONG_LINK}:443 ip={ip}")
+    ip = st.dial(LONG_LINK)
     if st.capture is not None:
         st._sync_capture()
         flow = st.capture.tcp(ip, 443)
@@ -503,13 +494,14 @@ def ocsp_request(chain: list[bytes]) -> bytes:
     return request.public_bytes(serialization.Encoding.DER)
 
 
-def login_ok_until_token(st: Story) -> None:
+def long_link_up(st: Story) -> None:
+    """The client's long connection comes up: lookup, TLS handshake, first exchange."""
     ip = st.resolve(LONG_LINK)
     flow = st.connect(LONG_LINK, ip)
     st.exchange(flow)
 
 
-def _token(st: Story) -> str:
+def fake_token(st: Story) -> str:
     return "".join(
         st.rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789-_")
         for _ in range(43)

@@ -312,6 +312,12 @@ class Story:
             self.say("info", "net", f"dns {host} -> {address} in {self.rng.randint(8, 90)}ms")
         return address
 
+    def dial(self, host: str) -> str:
+        """Resolve ``host`` and log the connection attempt; return the address ("" if none)."""
+        address = self.resolve(host) or ""
+        self.say("info", "net", f"connect to {host}:443 ip={address}")
+        return address
+
     def service_ip(self, host: str) -> str:
         known = SERVICE_IPS.get(host)
         if known:
