@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from sample_data.story import OS_NAMES
+
 FIRST_DAY = date(2025, 5, 26)
 DAYS = 7
 OUTAGE_DAY = FIRST_DAY + timedelta(days=3)
@@ -96,9 +98,7 @@ class BundlePlan:
 
     @property
     def os(self) -> str:
-        return {"windows": "Windows", "macos": "macOS", "android": "Android", "ios": "iOS"}[
-            self.platform
-        ]
+        return OS_NAMES[self.platform]
 
 
 def plan_fleet(count: int, seed: int = 20250531) -> list[BundlePlan]:

@@ -133,9 +133,8 @@ class Story:
         for name, (extra_fmt, _) in self.extra_logs.items():
             self.logs[name] = self._new_log(extra_fmt)
         self.capture = None
+        client_ip = CELLULAR_IPV6 if self.ipv6 else CLIENT_IPS.get(s.network, CELLULAR_IP)
         if self.pcap:
-            network = s.network
-            client_ip = CELLULAR_IPV6 if self.ipv6 else CLIENT_IPS.get(network, CELLULAR_IP)
             # Android captures come from tcpdump on the device and share its clock; desktop
             # ones from a mirror port or gateway, on true time. HTTP Date headers stay true.
             on_device = s.platform == "android"
@@ -144,8 +143,8 @@ class Story:
                 self.now + (self.clock_skew if on_device else timedelta(0)),
                 server_clock_offset=-self.clock_skew.total_seconds() if on_device else 0.0,
                 client_ip=client_ip,
-                resolver_ip=None if self.ipv6 else PUBLIC_RESOLVERS.get(network),
-                link="sll" if s.platform == "android" else "ether",
+                resolver_ip=None if self.ipv6 else PUBLIC_RESOLVERS.get(s.network),
+                link="sll" if on_device else "ether",
                 ipv6=self.ipv6,
                 client_ttl=128 if s.platform == "windows" else 64,
             )
@@ -159,9 +158,7 @@ class Story:
                 self.rng.getrandbits(32),
                 self.now,
                 clock_skew=self.clock_skew,
-                local_ip=self.capture.client_ip
-                if self.capture
-                else CLIENT_IPS.get(self.setting.network, CELLULAR_IP),
+                local_ip=client_ip,
             )
             if self.netlog
             else None
