@@ -49,5 +49,7 @@ def _write(events: pl.DataFrame, fmt: str, output: Path | None) -> None:
         frame.write_ndjson(output if output is not None else sys.stdout)
         return
     lists = [name for name, dtype in events.schema.items() if isinstance(dtype, pl.List)]
-    frame = events.with_columns(iso.alias(TIMESTAMP), *(pl.col(n).list.join(",") for n in lists))
+    frame = events.with_columns(
+        iso.alias(TIMESTAMP), *(pl.col(n).cast(pl.List(pl.String)).list.join(",") for n in lists)
+    )
     frame.write_csv(output if output is not None else sys.stdout)

@@ -166,7 +166,20 @@ def _text(report: dict[str, Any]) -> str:
         for item in summary["top_errors"]:
             out.append(f"  {item['count']:>6,}× [{item['level']}] {printable(item['template'])}")
             out.append(f"          first at {item['source']}:{item['record']}")
+    if summary.get("network_problems"):
+        out += ["", "Network problems"]
+        for item in summary["network_problems"]:
+            out.append(f"  {item['count']:>6,}× [{item['action']}] {printable(item['example'])}")
+            out.append(f"          first at {_where(item)}")
     return "\n".join(out) + "\n"
+
+
+def _where(item: dict[str, Any]) -> str:
+    """Where a problem was first seen: a log line, a capture frame, a HAR entry."""
+    unit = {"pcap": "frame", "har": "entry"}.get(str(item.get("kind")))
+    if unit:
+        return f"{item['source']} {unit} {item['record']}"
+    return f"{item['source']}:{item['record']}"
 
 
 def _markdown(report: dict[str, Any]) -> str:
@@ -199,6 +212,14 @@ def _markdown(report: dict[str, Any]) -> str:
                 f"| {item['count']:,} | {item['level']} | {_md_cell(item['template'])} | "
                 f"{_md_cell(str(item['source']))}:{item['record']} |"
             )
+    if report["timeline"].get("network_problems"):
+        out += ["", "## Network problems", "", "| count | event | message | first at |"]
+        out.append("|---:|---|---|---|")
+        for item in report["timeline"]["network_problems"]:
+            out.append(
+                f"| {item['count']:,} | {item['action']} | {_md_cell(item['example'])} | "
+                f"{_md_cell(_where(item))} |"
+            )
     return "\n".join(out) + "\n"
 
 
@@ -225,6 +246,16 @@ def _html(report: dict[str, Any]) -> str:
         f"<td>{esc(str(i['source']))}:{i['record']}</td></tr>"
         for i in report["timeline"]["top_errors"]
     )
+    network = "".join(
+        f"<tr><td class=n>{i['count']:,}</td><td>{esc(str(i['action']))}</td>"
+        f"<td><code>{esc(str(i['example']))}</code></td><td>{esc(_where(i))}</td></tr>"
+        for i in report["timeline"].get("network_problems", [])
+    )
+    if network:
+        network = (
+            "<h2>Network problems</h2><table><tr><th>count</th><th>event</th><th>message</th>"
+            f"<th>first at</th></tr>{network}</table>"
+        )
     meta = esc(_metadata_line(report["bundle"]["metadata"]))
     header = "".join(f"<th>{h}</th>" for h in _SOURCE_HEADER)
     path = esc(report["bundle"]["path"])
@@ -245,6 +276,7 @@ h3{{font-size:14px;margin:1em 0 .2em}}
 <h2>Timeline</h2><ul>{timeline}</ul>
 <h2>Top errors and warnings</h2>
 <table><tr><th>count</th><th>level</th><th>message</th><th>first at</th></tr>{errors}</table>
+{network}
 <p><small>{esc(report["generator"])}</small></p>
 </body></html>
 """

@@ -1,4 +1,5 @@
-"""A short account of a timeline: span, sources, levels, and the commonest errors."""
+"""A short account of a timeline: span, sources, levels, the commonest errors and the
+failures that captures and other network evidence show."""
 
 from __future__ import annotations
 
@@ -57,6 +58,24 @@ def summarize(events: pl.DataFrame, top: int = 10) -> dict[str, Any]:
         .sort(["count", "template"], descending=[True, False])
         .head(top)
     )
+    # Evidence that is no log line (captures, HAR, NetLog) says it failed through its outcome.
+    failures = events.filter(
+        pl.col("log.level").is_null() & (pl.col("event.outcome") == "failure")
+    ).sort(TIMESTAMP, SOURCE, RECORD, nulls_last=True)
+    network = (
+        failures.with_columns(template=message_template(pl.col("message")))
+        .group_by("event.action", "template", maintain_order=True)
+        .agg(
+            count=pl.len(),
+            kind=pl.col("loginlens.kind").first(),
+            source=pl.col(SOURCE).first(),
+            record=pl.col(RECORD).first(),
+            example=pl.col("message").first().str.split("\n").list.first().str.slice(0, 200),
+        )
+        .rename({"event.action": "action"})
+        .sort("count", descending=True, maintain_order=True)
+        .head(top)
+    )
     return {
         "events": events.height,
         "with_timestamp": stamped.len(),
@@ -66,4 +85,5 @@ def summarize(events: pl.DataFrame, top: int = 10) -> dict[str, Any]:
         "by_source": dict(events.group_by(SOURCE).len().sort(SOURCE).iter_rows()),
         "levels": ordered_levels,
         "top_errors": templates.to_dicts(),
+        "network_problems": network.to_dicts(),
     }

@@ -24,9 +24,8 @@ from parsers.logs.timestamps import TimeContext
 PENDING_KINDS = {
     content.HAR: "HAR",
     content.NETLOG: "Chrome NetLog",
-    content.PCAP: "pcap",
-    content.PCAPNG: "pcapng",
 }
+CAPTURE_KINDS = (content.PCAP, content.PCAPNG)
 
 # Called with the position of the file being read, the whole list (for byte-weighted bars)
 # and, within a large file, the stage reached.
@@ -131,6 +130,15 @@ def _parse_file(
             return parse_log(file.path, file.display, context, stage=stage, redact=redact)
         except ParseError as exc:
             report = SourceReport(path=file.display, kind=content.LOG, bytes=file.size)
+            report.error(None, exc.reason)
+            return None, report
+    if file.kind in CAPTURE_KINDS:
+        from parsers.pcap.capture import parse_capture
+
+        try:
+            return parse_capture(file.path, file.display, stage=stage, redact=redact)
+        except ParseError as exc:
+            report = SourceReport(path=file.display, kind=file.kind, bytes=file.size)
             report.error(None, exc.reason)
             return None, report
     report = SourceReport(path=file.display, kind=file.kind, bytes=file.size)

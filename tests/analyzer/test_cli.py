@@ -168,3 +168,24 @@ def test_reader_closing_the_pipe_is_not_an_error(tmp_path: Path) -> None:
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip() == "0", result.stderr
     assert "Traceback" not in result.stderr
+
+
+INTERCEPTED = ROOT / "sample_data" / "bundles" / "network.tls_interception--windows-wired"
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "html", "json"])
+def test_analyze_lists_capture_failures_with_their_frames(fmt: str) -> None:
+    """A capture's failed handshake and alert are named in every format, with the frame
+    Wireshark shows them in."""
+    code, out, _ = run("analyze", str(INTERCEPTED), "--format", fmt)
+    assert code == 0
+    if fmt == "json":
+        problems = json.loads(out)["timeline"]["network_problems"]
+        alert = next(p for p in problems if p["action"] == "tls-alert")
+        assert (alert["kind"], alert["record"], alert["count"]) == ("pcap", 13, 1)
+        assert "unknown_ca (48) from the client" in alert["example"]
+        return
+    assert "Network problems" in out
+    assert "TLS fatal alert unknown_ca (48) from the client" in out
+    assert "capture.pcap frame 13" in out
+    assert "issued by Sangfor" in out

@@ -1,0 +1,57 @@
+"""Types the deep-tier dissectors share: the flow a payload belongs to, and event rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from parsers.pcap import dns as dns_wire
+
+# An event row: ``ts_ns`` (int nanoseconds) plus event-schema columns.
+Row = dict[str, Any]
+# One TCP segment's payload: (from originator, bytes, frame number, time in ns, IP TTL).
+Segment = tuple[bool, bytes, int, int, int]
+
+
+@dataclass(frozen=True)
+class FlowInfo:
+    """What events need to know about the flow a payload belongs to."""
+
+    orig_ip: str
+    orig_port: int
+    resp_ip: str
+    resp_port: int
+    community_id: str
+    proto: int
+
+    def endpoints(self, from_orig: bool = True) -> Row:
+        """ECS source/destination columns, the originator as source."""
+        return {
+            "source.ip": self.orig_ip,
+            "source.port": self.orig_port,
+            "destination.ip": self.resp_ip,
+            "destination.port": self.resp_port,
+            "network.community_id": self.community_id,
+            "network.transport": "tcp" if self.proto == 6 else "udp",
+        }
+
+
+@dataclass(frozen=True)
+class DnsPacket:
+    """One DNS message (or why it could not be read) with where and when it was seen."""
+
+    frame: int
+    ts_ns: int
+    flow: FlowInfo
+    from_orig: bool
+    ttl: int
+    transport: str
+    message: dns_wire.DnsMessage | None
+    error: str | None = None
+
+
+def payload(buffer: np.ndarray, at: int, length: int) -> bytes:
+    """The captured bytes at ``at``."""
+    return bytes(buffer[at : at + length])
