@@ -15,7 +15,6 @@ import polars as pl
 from parsers.frames import map_parallel
 
 MASK = "<redacted>"
-TEXT_COLUMNS = ("message", "event.original", "url.full", "error.message")
 
 # Keys whose values are secrets wherever they appear (query strings, key=value, JSON), in
 # snake_case or camelCase. Any word ending in "token" or holding "secret" counts (csrfToken,
@@ -78,6 +77,16 @@ def redact_series(text: pl.Series) -> pl.Series:
 
 
 def redact_events(events: pl.DataFrame) -> pl.DataFrame:
-    """Mask secrets in the text columns of an event frame."""
-    present = [name for name in TEXT_COLUMNS if name in events.columns]
-    return events.with_columns(redact_series(events.get_column(name)) for name in present)
+    """Mask secrets in every text column of an event frame, lists of text included.
+
+    Every column, not a chosen few: a secret can ride in any field a dissector fills (a
+    redirect's Location, a header, a DNS name), and a column added later is covered too.
+    """
+    schema = events.schema
+    texts = [redact_series(events.get_column(n)) for n, t in schema.items() if t == pl.String]
+    lists = [
+        pl.col(n).list.eval(redact_text(pl.element()))
+        for n, t in schema.items()
+        if t == pl.List(pl.String)
+    ]
+    return events.with_columns(*texts, *lists)
