@@ -105,8 +105,9 @@ def _source_notes(source: dict[str, Any]) -> list[str]:
         notes.append(f"{_count(count, 'line')} matched no format, kept as raw events ({where})")
     if source.get("multiline_records"):
         notes.append(_count(source["multiline_records"], "multi-line record"))
+    unit = "frame" if source["kind"] in ("pcap", "pcapng") else "record"
     for error in source["errors"]:
-        where = f"record {error['record']}: " if error["record"] is not None else ""
+        where = f"{unit} {error['record']}: " if error["record"] is not None else ""
         notes.append(f"{where}{error['reason']}")
     hidden = source.get("errors_total", 0) - len(source["errors"])
     if hidden > 0:
@@ -122,7 +123,7 @@ def _timeline_lines(summary: dict[str, Any]) -> list[str]:
         )
     lines.append(
         f"{summary['events']:,} events, {summary['with_timestamp']:,} with a timestamp, "
-        f"from {len(summary['by_source'])} sources"
+        f"from {_count(len(summary['by_source']), 'source')}"
     )
     if summary["levels"]:
         lines.append("levels: " + " · ".join(f"{k} {v:,}" for k, v in summary["levels"].items()))
