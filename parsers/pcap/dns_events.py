@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from parsers.pcap.dns import split_tcp_dns
-from parsers.pcap.rows import DnsPacket, Row, Segment
+from parsers.pcap.rows import DnsPacket, Row, Segment, elapsed
 
 MAX_SHOWN_ANSWERS = 6
 
@@ -81,7 +81,7 @@ def _answer(query: DnsPacket | None, response: DnsPacket, index: int, total: int
     assert message is not None
     answers = message.answers
     resolved = [a.data for a in answers if a.type in ("A", "AAAA")]
-    elapsed = response.ts_ns - query.ts_ns if query is not None else None
+    took = elapsed(response.ts_ns, query.ts_ns if query is not None else None)
     # Addresses and aliases explain a lookup; signatures and glue records stay in the fields.
     plain = [a.data for a in answers if a.type in ("A", "AAAA", "CNAME")]
     shown = ", ".join(plain[:MAX_SHOWN_ANSWERS])
@@ -89,7 +89,10 @@ def _answer(query: DnsPacket | None, response: DnsPacket, index: int, total: int
         shown += f", … ({len(answers)} answers)"
     text = f"DNS {message.qname} {message.qtype} → {message.rcode_name}"
     text += f": {shown}" if shown else ""
-    text += f" in {elapsed / 1e6:.1f} ms" if elapsed is not None else " (no query seen)"
+    if query is None:
+        text += " (no query seen)"
+    elif took is not None:
+        text += f" in {took / 1e6:.1f} ms"
     if total > 1:
         text += f"; response {index} of {total} to one query"
     text += f", IP TTL {response.ttl}"
@@ -97,7 +100,7 @@ def _answer(query: DnsPacket | None, response: DnsPacket, index: int, total: int
         **_base(response),
         "event.action": "dns-answer",
         "event.outcome": "success" if message.rcode == 0 else "failure",
-        "event.duration": elapsed,
+        "event.duration": took,
         "message": text,
         "dns.type": "answer",
         "dns.response_code": message.rcode_name,

@@ -17,6 +17,9 @@ from parsers.pcap.flows import address_text, community_id
 from parsers.pcap.packets import ICMP, ICMPV6, TCP, UDP
 from parsers.pcap.rows import Row, payload
 
+# The largest MTU the Int32 field holds; RFC 8200 jumbograms stop far below it.
+MAX_MTU = 2**31 - 1
+
 # (IP version, type) → name; codes for destination unreachable.
 ERRORS = {
     (4, 3): "destination unreachable",
@@ -105,6 +108,9 @@ def icmp_events(
             mtu = int.from_bytes(header[6:8], "big")
         elif (version, kind) == (6, 2):
             mtu = int.from_bytes(header[4:8], "big")
+            if mtu > MAX_MTU:  # no link carries this; keep the claim in the message only
+                name = f"{name} (claimed MTU {mtu})"
+                mtu = None
         sender = address_text(s_hi, s_lo)
         row: Row = {
             "ts_ns": ts_ns,

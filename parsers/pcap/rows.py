@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from parsers.pcap import dns as dns_wire
+from parsers.pcap.walk import NO_TIME
 
 # An event row: ``ts_ns`` (int nanoseconds) plus event-schema columns.
 Row = dict[str, Any]
@@ -50,6 +51,13 @@ class DnsPacket:
     transport: str
     message: dns_wire.DnsMessage | None
     error: str | None = None
+
+
+def elapsed(later: int, earlier: int | None) -> int | None:
+    """Nanoseconds between two packet times; None when either packet has no time."""
+    if earlier is None or NO_TIME in (later, earlier):
+        return None
+    return later - earlier
 
 
 def payload(buffer: np.ndarray, at: int, length: int) -> bytes:

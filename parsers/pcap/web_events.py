@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 
 from parsers.pcap.certs import CertError, CertInfo, parse_certificate, validity_at
 from parsers.pcap.http import HttpProblem, HttpRequest, HttpResponse
-from parsers.pcap.rows import FlowInfo, Row
+from parsers.pcap.rows import FlowInfo, Row, elapsed
 from parsers.pcap.tls import TlsMessage, TlsSummary
 from parsers.pcap.tls_names import ALERT_LEVELS, alert_name, cipher_name, version_name
+from parsers.pcap.walk import NO_TIME
 
 
 def ecs_version(code: int) -> tuple[str, str]:
@@ -132,6 +133,8 @@ def _handshake(flow: FlowInfo, summary: TlsSummary, ts_ns: int) -> Row:
 
 def _validity(leaf: CertInfo, ts_ns: int) -> str:
     """A note when the certificate was not valid at the time of the handshake."""
+    if ts_ns == NO_TIME:
+        return ""
     seen = datetime.fromtimestamp(ts_ns / 1e9, UTC)
     state = validity_at(leaf, seen)
     if state == "expired":
@@ -222,7 +225,7 @@ def _exchange(
             }
         )
         return row
-    elapsed = times[response.frame] - times[request.frame] if request is not None else None
+    took = elapsed(times[response.frame], times[request.frame] if request is not None else None)
     text = (text or "HTTP response") + f" → {response.status} {response.reason}".rstrip()
     if response.location:
         text += f" → {response.location}"
@@ -232,7 +235,7 @@ def _exchange(
             "loginlens.record": response.frame,
             "event.action": "http-response",
             "event.outcome": "failure" if response.status >= 400 else "success",
-            "event.duration": elapsed,
+            "event.duration": took,
             "message": text,
             "http.response.status_code": response.status,
             "loginlens.http.location": response.location,
