@@ -10,7 +10,12 @@ other way.
 
 from __future__ import annotations
 
+import json
+import urllib.parse
+from typing import Any
+
 import polars as pl
+import regex
 
 from parsers.frames import map_parallel
 
@@ -90,3 +95,116 @@ def redact_events(events: pl.DataFrame) -> pl.DataFrame:
         if t == pl.List(pl.String)
     ]
     return events.with_columns(*texts, *lists)
+
+
+# ------------------------------------------------------------ parsed documents (HAR, NetLog)
+
+# Header, cookie, parameter and JSON key names whose value is always a secret.
+SECRET_NAMES = regex.compile(
+    rf"(?i)^(?:{_BOUNDED_KEYS}|{_PARAM_KEYS}|(?:proxy-)?authorization|(?:set-)?cookie"
+    r"|x-[a-z-]*(?:token|auth|key|secret)[a-z-]*|[A-Za-z0-9_-]*(?:token|secret)[A-Za-z0-9_-]*"
+    r"|access_?key|private_?key|credential[s]?|otp|mfa_?code|verify_?code)$"
+)
+# HAR lists of {name, value} pairs in which every value is a secret, whatever its name.
+ALWAYS_SECRET_LISTS = frozenset({"cookies"})
+
+
+def is_secret_name(name: str) -> bool:
+    """True when a value stored under ``name`` (header, cookie, parameter, key) is a secret."""
+    return SECRET_NAMES.match(name.strip().strip("\"'")) is not None
+
+
+def redact_document(value: Any, _list_name: str = "") -> Any:
+    """A copy of a parsed JSON document with every secret value masked, by structure.
+
+    Values under secret names are masked whole ({name, value} pairs as HAR stores headers,
+    cookies, query strings and form fields; plain object keys), every cookie is masked,
+    text that is itself JSON or a form body is parsed and walked, and any other text goes
+    through the text rules (URLs with ``code=``, ``Bearer`` tokens, JWT signatures).
+    """
+    if isinstance(value, dict):
+        if _list_name and "name" in value and "value" in value:
+            name = str(value.get("name") or "")
+            if _list_name in ALWAYS_SECRET_LISTS or is_secret_name(name):
+                return {**value, "value": MASK}
+        return {
+            key: MASK if _secret_item(str(key), item) else redact_document(item, str(key))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact_document(item, _list_name) for item in value]
+    if isinstance(value, str):
+        return redact_body(value)
+    return value
+
+
+def _secret_item(key: str, item: Any) -> bool:
+    """A JSON member to mask whole. A number under ``code`` or ``state`` is a vendor's error
+    code or a status (``{"code": 40029}``), not an OAuth value, and stays."""
+    if isinstance(item, bool) or item is None or item == "" or not is_secret_name(key):
+        return False
+    if isinstance(item, int | float) or (isinstance(item, str) and item.isdigit()):
+        return _PARAM_KEY_NAMES.match(key) is None
+    return isinstance(item, str)
+
+
+_USERINFO = regex.compile(r"^([a-z][a-z0-9+.-]*://[^/?#@:]*:)[^/?#@]*@", regex.I)
+_URL_START = regex.compile(r"(?i)[a-z][a-z0-9+.-]*://|/[^/\s]")
+_PARAM_KEY_NAMES = regex.compile(rf"(?i)^(?:{_PARAM_KEYS})$")
+
+
+def redact_body(text: str) -> str:
+    """Mask secrets in a body or a string: JSON and form bodies by structure, else as text."""
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "[") and len(text) <= MAX_STRUCTURED_BODY:
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            pass
+        else:
+            return json.dumps(redact_document(parsed), ensure_ascii=False)
+    if _URL_START.match(stripped):
+        return redact_url(text)
+    if "=" in text and "&" in text and " " not in stripped[:200] and "?" not in text[:200]:
+        pairs = urllib.parse.parse_qsl(text, keep_blank_values=True)
+        if pairs and any(is_secret_name(name) for name, _ in pairs):
+            masked = [(name, MASK if is_secret_name(name) else value) for name, value in pairs]
+            return urllib.parse.urlencode(masked, safe="<>")
+    return _redact_string(text)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with the value of every secret parameter of its query and fragment masked
+    (implicit OAuth flows return the token in the fragment)."""
+    head, mark, rest = url.partition("?")
+    query, hash_mark, fragment = rest.partition("#") if mark else ("", *url.partition("#")[1:])
+    if not mark:
+        head = url.partition("#")[0]
+    masked = _USERINFO.sub(rf"\1{MASK}@", head, count=1)
+    if any(word in masked.lower() for word in KEYWORDS):
+        masked = _redact_string(masked)
+    if mark:
+        masked += "?" + _mask_pairs(query)
+    if hash_mark:
+        masked += "#" + (_mask_pairs(fragment) if "=" in fragment else fragment)
+    return masked
+
+
+def _mask_pairs(query: str) -> str:
+    parts = []
+    for part in query.split("&"):
+        name, equals, _ = part.partition("=")
+        secret = equals and is_secret_name(urllib.parse.unquote_plus(name))
+        parts.append(f"{name}={MASK}" if secret else part)
+    return "&".join(parts)
+
+
+MAX_STRUCTURED_BODY = 4 * 2**20
+
+
+def _redact_string(text: str) -> str:
+    """The text rules on one string, by the same linear-time engine as log lines."""
+    if not any(word in text.lower() for word in KEYWORDS):
+        return text
+    masked = pl.Series([text]).str.replace_all(COMBINED, COMBINED_REPLACEMENT)
+    return str(masked[0])

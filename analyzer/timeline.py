@@ -22,7 +22,6 @@ from parsers.logs.timestamps import TimeContext
 
 # Kinds recognised by content whose parsers are not part of this release yet.
 PENDING_KINDS = {
-    content.HAR: "HAR",
     content.NETLOG: "Chrome NetLog",
 }
 CAPTURE_KINDS = (content.PCAP, content.PCAPNG)
@@ -137,6 +136,15 @@ def _parse_file(
 
         try:
             return parse_capture(file.path, file.display, stage=stage, redact=redact)
+        except ParseError as exc:
+            report = SourceReport(path=file.display, kind=file.kind, bytes=file.size)
+            report.error(None, exc.reason)
+            return None, report
+    if file.kind == content.HAR:
+        from parsers.har.parser import parse_har
+
+        try:
+            return parse_har(file.path, file.display, stage=stage, redact=redact)
         except ParseError as exc:
             report = SourceReport(path=file.display, kind=file.kind, bytes=file.size)
             report.error(None, exc.reason)

@@ -93,3 +93,35 @@ def test_every_rule_keeps_exactly_one_group() -> None:
 
     for rule in RULES:
         assert len(re.findall(r"(?<!\\)\((?!\?)", rule)) == 1, rule
+
+
+def test_documents_are_redacted_by_structure() -> None:
+    """HAR-shaped data: name/value pairs, cookies, JSON and form bodies, URLs, userinfo."""
+    from analyzer.redact import redact_document
+
+    entry = {
+        "request": {
+            "url": "https://u:pw9@a.example/cb?code=OC1&x=1#access_token=AT1",
+            "headers": [
+                {"name": "Authorization", "value": "Basic dXNlcjpwdw=="},
+                {"name": "X-Api-Token", "value": "XT1"},
+                {"name": "Accept", "value": "*/*"},
+            ],
+            "cookies": [{"name": "lang", "value": "zh-CN-cookie"}],
+            "queryString": [{"name": "code", "value": "OC1"}, {"name": "x", "value": "1"}],
+            "postData": {"text": '{"password": "PW1", "user": "li", "code": 60020}'},
+        },
+        "response": {"content": {"text": "user=li&passwd=PW2&n=1"}, "errcode": 60020},
+    }
+    text = str(redact_document(entry))
+    for secret in ("pw9", "OC1", "AT1", "dXNlcjpwdw", "XT1", "zh-CN-cookie", "PW1", "PW2"):
+        assert secret not in text, secret
+    for kept in ("*/*", "'x', 'value': '1'", '"user": "li"', '"code": 60020', "'errcode': 60020"):
+        assert kept in text, kept
+
+
+def test_url_fragments_with_many_hashes_are_not_a_recursion() -> None:
+    from analyzer.redact import redact_url
+
+    css = "?" + "a{color:#fff}" * 5000
+    assert redact_url(css) == css
