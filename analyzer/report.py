@@ -105,7 +105,9 @@ def _source_notes(source: dict[str, Any]) -> list[str]:
         notes.append(f"{_count(count, 'line')} matched no format, kept as raw events ({where})")
     if source.get("multiline_records"):
         notes.append(_count(source["multiline_records"], "multi-line record"))
-    unit = "frame" if source["kind"] in ("pcap", "pcapng") else "record"
+    unit = {"pcap": "frame", "pcapng": "frame", "har": "entry", "netlog": "event"}.get(
+        source["kind"], "record"
+    )
     for error in source["errors"]:
         where = f"{unit} {error['record']}: " if error["record"] is not None else ""
         notes.append(f"{where}{error['reason']}")
@@ -177,7 +179,7 @@ def _text(report: dict[str, Any]) -> str:
 
 def _where(item: dict[str, Any]) -> str:
     """Where a problem was first seen: a log line, a capture frame, a HAR entry."""
-    unit = {"pcap": "frame", "har": "entry"}.get(str(item.get("kind")))
+    unit = {"pcap": "frame", "har": "entry", "netlog": "event"}.get(str(item.get("kind")))
     if unit:
         return f"{item['source']} {unit} {item['record']}"
     return f"{item['source']}:{item['record']}"

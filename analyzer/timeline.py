@@ -21,9 +21,7 @@ from parsers.errors import ParseError
 from parsers.logs.timestamps import TimeContext
 
 # Kinds recognised by content whose parsers are not part of this release yet.
-PENDING_KINDS = {
-    content.NETLOG: "Chrome NetLog",
-}
+PENDING_KINDS: dict[str, str] = {}
 CAPTURE_KINDS = (content.PCAP, content.PCAPNG)
 
 # Called with the position of the file being read, the whole list (for byte-weighted bars)
@@ -140,11 +138,13 @@ def _parse_file(
             report = SourceReport(path=file.display, kind=file.kind, bytes=file.size)
             report.error(None, exc.reason)
             return None, report
-    if file.kind == content.HAR:
+    if file.kind in (content.HAR, content.NETLOG):
         from parsers.har.parser import parse_har
+        from parsers.netlog.parser import parse_netlog
 
+        parse = parse_har if file.kind == content.HAR else parse_netlog
         try:
-            return parse_har(file.path, file.display, stage=stage, redact=redact)
+            return parse(file.path, file.display, stage=stage, redact=redact)
         except ParseError as exc:
             report = SourceReport(path=file.display, kind=file.kind, bytes=file.size)
             report.error(None, exc.reason)

@@ -1,0 +1,1 @@
+"""Chrome NetLog files → events."""
