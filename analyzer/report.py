@@ -271,6 +271,7 @@ body{{font:14px/1.45 system-ui,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC
 table{{border-collapse:collapse;margin:.5em 0}}
 td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:left}}
 th{{background:#f3f3f3}} td.n{{text-align:right}} code{{font-size:13px}}
+td code{{overflow-wrap:anywhere}}
 h3{{font-size:14px;margin:1em 0 .2em}}
 </style></head><body>
 <h1>loginlens report</h1><p><code>{esc(report["bundle"]["path"])}</code><br>{meta}</p>
