@@ -39,6 +39,10 @@ MAX_BODY = 1 * 2**20
 MAX_ORIGINAL = 16 * 2**10
 MAX_SHOWN_BODY = 2 * 2**10
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Rows become columns this many at a time, so memory follows the batch, not the file.
+BATCH = 2000
+# Redirects whose target never shows up are forgotten past this many.
+MAX_WAITING = 10_000
 TIMINGS = ("blocked", "dns", "connect", "ssl", "send", "wait", "receive")
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _CREATOR = re.compile(rb'"creator"\s*:\s*\{[^{}]*?"name"\s*:\s*"((?:[^"\\]|\\.){0,80})"')
@@ -62,7 +66,9 @@ def parse_har(
     """Stream the HAR at ``path`` into events; raise ``ParseError`` only if it cannot be opened."""
     started = time.perf_counter()
     report = SourceReport(path=display, kind="har", format="har", bytes=_size(path, display))
-    rows: list[Row] = []
+    batch: list[Row] = []
+    frames: list[pl.DataFrame] = []
+    chains = _Chains()
     capped = 0
     try:
         with path.open("rb") as handle:
@@ -79,16 +85,15 @@ def parse_har(
                     report.error(index, str(exc))
                     continue
                 capped += body_capped
-                rows.append(row)
+                chains.link(row)
+                batch.append(row)
+                if len(batch) >= BATCH:
+                    frames.append(_frame(batch, display, redact))
+                    batch = []
     except OSError as exc:
         raise ParseError(display, f"cannot read: {exc.strerror or exc}") from exc
-    _chain_redirects(rows)
-    for row in rows:
-        row.pop("_url", None)
-        row.pop("_location", None)
-    events = _frame(rows, display)
-    if redact:
-        events = redact_events(events)
+    frames.append(_frame(batch, display, redact))
+    events = pl.concat(frames, how="vertical")
     report.records = events.height
     report.details["entries"] = events.height + report.skipped
     report.details["failed_requests"] = events.filter(pl.col("event.action") == "http-error").height
@@ -126,7 +131,7 @@ def _entries(handle: IO[bytes], report: SourceReport) -> Iterator[tuple[int, Any
     """(1-based index, entry) for every entry the JSON holds up to its first fault."""
     index = 0
     try:
-        for index, entry in enumerate(ijson.items(handle, "log.entries.item"), start=1):  # noqa: B007
+        for index, entry in enumerate(ijson.items(handle, "log.entries.item"), start=1):
             yield index, entry
     except ijson.JSONError as exc:
         where = handle.tell()
@@ -346,8 +351,8 @@ def _vendor_error(body: str | None) -> dict[str, Any]:
 
 def _original(entry: dict[str, Any], redact: bool) -> str:
     """The entry as JSON for "open the record", redacted by structure, bodies shortened."""
-    shown = redact_document(entry) if redact else entry
-    text = json.dumps(_shorten(shown), ensure_ascii=False, default=str)
+    shown = redact_document(entry, MAX_SHOWN_BODY) if redact else _shorten(entry)
+    text = json.dumps(shown, ensure_ascii=False, default=str)
     return text if len(text) <= MAX_ORIGINAL else text[:MAX_ORIGINAL] + "…"
 
 
@@ -364,35 +369,44 @@ def _shorten(value: Any) -> Any:
 # ---------------------------------------------------------------- redirects
 
 
-def _chain_redirects(rows: list[Row]) -> None:
-    """Link each redirect to the later entry that followed it, and mark a chain that comes
-    back to a URL it already visited. URLs that differ only in secret values (a fresh OAuth
-    ``code`` or ``state`` on each lap) count as the same place."""
-    waiting: dict[str, list[Row]] = {}  # target URL → redirects not yet followed
-    for row in rows:
-        source = waiting.get(row["_url"])
-        if source:
-            previous = source.pop(0)
-            chain = previous.setdefault("loginlens.http.chain", previous[RECORD])
-            previous.setdefault("loginlens.http.chain_step", 1)
-            row["loginlens.http.chain"] = chain
-            row["loginlens.http.chain_step"] = previous["loginlens.http.chain_step"] + 1
-            seen = previous.setdefault("_seen", {redact_url(previous["_url"]): previous[RECORD]})
-            place = redact_url(row["_url"])
+class _Chains:
+    """Links each redirect to the later entry that followed it, as entries stream past,
+    and marks a chain that comes back to a URL it already visited. URLs that differ only in
+    secret values (a fresh OAuth ``code`` or ``state`` on each lap) count as the same place.
+    """
+
+    def __init__(self) -> None:
+        # target URL → (chain, step, places visited) of redirects not yet followed
+        self.waiting: dict[str, list[tuple[int, int, dict[str, int]]]] = {}
+
+    def link(self, row: Row) -> None:
+        url, location = row.pop("_url"), row.pop("_location")
+        place = redact_url(url)
+        chain: tuple[int, int, dict[str, int]] | None = None
+        if self.waiting.get(url):
+            first, step, seen = self.waiting[url].pop(0)
+            if not self.waiting[url]:
+                del self.waiting[url]
+            chain = (first, step + 1, seen)
             if place in seen:
                 row["loginlens.http.redirect_loop"] = True
                 row["message"] += f" (redirect loop: back at the URL of entry {seen[place]})"
                 row["event.outcome"] = "failure"
-            row["_seen"] = {**seen, place: row[RECORD]}
         status = row.get("http.response.status_code")
-        if status in REDIRECTS and row["_location"]:
-            target = urllib.parse.urljoin(row["_url"], row["_location"])
-            waiting.setdefault(target, []).append(row)
-    for row in rows:
-        row.pop("_seen", None)
+        redirect = status in REDIRECTS and bool(location)
+        if chain is None and redirect:
+            chain = (row[RECORD], 1, {})
+        if chain is None:
+            return
+        first, step, seen = chain
+        row["loginlens.http.chain"], row["loginlens.http.chain_step"] = first, step
+        if redirect and len(self.waiting) < MAX_WAITING:
+            target = urllib.parse.urljoin(url, location)
+            self.waiting.setdefault(target, []).append((first, step, {**seen, place: row[RECORD]}))
 
 
-def _frame(rows: list[Row], display: str) -> pl.DataFrame:
+def _frame(rows: list[Row], display: str, redact: bool) -> pl.DataFrame:
+    """One batch of rows as conformed (and redacted) events."""
     if not rows:
         return empty_events()
     frame = pl.from_dicts(rows, infer_schema_length=None)
@@ -404,4 +418,5 @@ def _frame(rows: list[Row], display: str) -> pl.DataFrame:
         pl.lit("har").alias("event.dataset"),
         pl.lit("tcp").alias("network.transport"),
     )
-    return conform(frame)
+    frame = conform(frame)
+    return redact_events(frame) if redact else frame
