@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from analyzer.ledger import SourceReport
 from analyzer.redact import redact_events
 from analyzer.schema import RECORD, SOURCE, TIMESTAMP, UTC_MICROS, conform
 from parsers.pcap import dissect
-from parsers.pcap.flows import TCP, UDP, assign_flows, state_text, summarise_flows
-from parsers.pcap.packets import LINK_NAMES, decode_packets
+from parsers.pcap.flows import STATES, UDP_STATES, assign_flows, summarise_flows
+from parsers.pcap.packets import LINK_NAMES, TCP, UDP, decode_packets
 from parsers.pcap.walk import NO_TIME, open_records
 
 TRANSPORTS = {TCP: "tcp", UDP: "udp"}
@@ -83,9 +85,42 @@ def parse_capture(
 
 
 def _rows_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    """Dissector rows (``ts_ns`` plus schema columns) as a frame."""
-    frame = pl.from_dicts(rows, infer_schema_length=None)
+    """Dissector rows (``ts_ns`` plus schema columns) as a frame, as ``pl.from_dicts`` makes it.
+
+    Built column by column: polars turns a column of Python lists into a list column one
+    small Series per row, so list columns are built from their flattened values instead.
+    """
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    columns = []
+    for name in names:
+        values = list(map(dict.get, rows, repeat(name)))
+        if set(map(type, values)) - {type(None)} == {list}:
+            columns.append(_list_column(name, values))
+        else:
+            columns.append(pl.Series(name, values, strict=False))
+    frame = pl.DataFrame(columns)
     return frame.with_columns(_timestamp(pl.col("ts_ns"))).drop("ts_ns")
+
+
+def _list_column(name: str, values: list[Any]) -> pl.Series:
+    """A list column from Python lists (or None), element types inferred as for one column."""
+    count = len(values)
+    lengths = np.fromiter((0 if value is None else len(value) for value in values), np.int64, count)
+    flat = pl.Series(name, [item for value in values if value for item in value], strict=False)
+    rows = np.arange(count)
+    items = pl.DataFrame({"row": np.repeat(rows, lengths), name: flat})
+    lists = items.group_by("row", maintain_order=True).agg(name)
+    column = (
+        pl.DataFrame({"row": rows})
+        .join(lists, on="row", how="left", maintain_order="left")
+        .get_column(name)
+    )
+    empty = np.fromiter((value == [] for value in values), bool, count)
+    if empty.any():  # the join left them null; an empty list is not a missing one
+        column = pl.select(
+            pl.when(pl.lit(pl.Series(empty))).then(pl.lit([], dtype=column.dtype)).otherwise(column)
+        ).to_series()
+    return column.alias(name)
 
 
 def _timestamp(ns: pl.Expr) -> pl.Expr:
@@ -103,8 +138,13 @@ def _timestamp(ns: pl.Expr) -> pl.Expr:
 def _flow_events(flows: pl.DataFrame) -> pl.DataFrame:
     """One ``connection`` event per TCP or UDP flow, like a row of Zeek's conn.log."""
     transport = pl.col("proto").replace_strict(TRANSPORTS, default="other", return_dtype=pl.String)
-    state = pl.struct("proto", "state").map_elements(
-        lambda row: state_text(row["proto"], row["state"]), return_dtype=pl.String
+    # ``state_text`` as an expression: a Python call per flow would cost more than the rest.
+    state = (
+        pl.when(pl.col("proto") == TCP)
+        .then(pl.col("state").replace(STATES))
+        .when(pl.col("proto") == UDP)
+        .then(pl.col("state").replace(UDP_STATES))
+        .otherwise(pl.col("state"))
     )
     failed = pl.col("state").is_in(["S0", "REJ", "RSTOS0", "RSTO", "RSTR", "SH", "RSTRH"])
     return flows.select(

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from parsers.pcap.walk import Records, column, gather, open_records
+from parsers.pcap.walk import PREFIX, Records, column, gather, open_records
 
 LINK_NAMES = {
     0: "BSD loopback",
@@ -39,6 +39,8 @@ V4_MAPPED = np.uint64(0x0000FFFF00000000)
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
 _BE16, _BE32, _BE64 = np.dtype(">u2"), np.dtype(">u4"), np.dtype(">u8")
+# More header offsets than this among the packets and gathering them is quicker than slicing.
+MAX_PLACES = 8
 
 
 @dataclass
@@ -62,9 +64,11 @@ def decode_packets(records: Records) -> Packets:
     notes: list[tuple[int | None, str]] = []
     linktypes = np.asarray([i.linktype for i in records.interfaces] or [-1], dtype=np.int64)
     link = linktypes[records.interface] if count else np.zeros(0, dtype=np.int64)
-    ethertype, l3, vlan = _link_layer(buffer, offset, link, notes)
+    # Every header is cut from the packet's first bytes, read once (by the walk for pcap).
+    prefix = records.prefix if records.prefix is not None else gather(buffer, offset, PREFIX)
+    ethertype, l3, vlan = _link_layer(prefix[:, :24], link, records, notes)
 
-    ip = gather(buffer, offset + l3, 40)
+    ip = _window(buffer, offset, prefix, l3, 40)
     version = ip[:, 0] >> 4
     v4 = (ethertype == ETHERTYPE_IPV4) & (version == 4) & (caplen >= l3 + 20)
     v6 = (ethertype == ETHERTYPE_IPV6) & (version == 6) & (caplen >= l3 + 40)
@@ -75,10 +79,8 @@ def decode_packets(records: Records) -> Packets:
     ip_end = np.where(v4, l3 + column(ip, 2, _BE16), l3 + 40 + column(ip, 4, _BE16))
     later_fragment = v4 & ((fragment_field & 0x1FFF) != 0)
     more_fragments = v4 & ((fragment_field & 0x2000) != 0)
-    src_hi = np.where(v6, column(ip, 8, _BE64), np.uint64(0))
-    src_lo = np.where(v6, column(ip, 16, _BE64), V4_MAPPED | column(ip, 12, _BE32))
-    dst_hi = np.where(v6, column(ip, 24, _BE64), np.uint64(0))
-    dst_lo = np.where(v6, column(ip, 32, _BE64), V4_MAPPED | column(ip, 16, _BE32))
+    src_hi, src_lo = _address(ip, v6, 8, 12)
+    dst_hi, dst_lo = _address(ip, v6, 24, 16)
     extended = np.flatnonzero(v6 & np.isin(proto, list(IPV6_EXTENSIONS)))
     for index in extended.tolist():
         proto[index], l4[index], late = _ipv6_extensions(
@@ -86,11 +88,17 @@ def decode_packets(records: Records) -> Packets:
         )
         later_fragment[index] = late
 
-    transport = gather(buffer, offset + l4, 20)
     is_ip = v4 | v6
     tcp = is_ip & (proto == TCP) & ~later_fragment & (caplen >= l4 + 20)
     udp = is_ip & (proto == UDP) & ~later_fragment & (caplen >= l4 + 8)
     icmp = is_ip & ((proto == ICMP) | (proto == ICMPV6)) & ~later_fragment & (caplen >= l4 + 4)
+    # Transport bytes are read only where there is a transport header: elsewhere any place
+    # will do, so every packet reads at one place when the carried headers all start there.
+    carried = np.flatnonzero(tcp | udp | icmp)
+    anywhere = int(l4[carried[0]]) if len(carried) else 0
+    at = np.full(count, anywhere, dtype=np.int64)
+    at[carried] = l4[carried]
+    transport = _window(buffer, offset, prefix, at, 20)
     header = np.where(tcp, (transport[:, 12] >> 4).astype(np.int64) * 4, 8)
     payload_at = l4 + header
     wire_end = np.where(is_ip, ip_end, caplen)
@@ -146,19 +154,62 @@ def decode_packets(records: Records) -> Packets:
     return Packets(frame=frame, records=records, notes=notes)
 
 
+def _window(
+    buffer: np.ndarray, offset: np.ndarray, prefix: np.ndarray, at: np.ndarray, width: int
+) -> np.ndarray:
+    """Rows of ``width`` bytes at ``offset + at``, as ``gather`` reads them.
+
+    They are cut from ``prefix`` where it holds them: one slice when every packet has the
+    header at the same place, else one copy per place (few: link types, IP options).
+    """
+    count = len(at)
+    room = prefix.shape[1] - width
+    if count == 0:
+        return np.zeros((0, width), dtype=np.uint8)
+    low, high = int(at.min()), int(at.max())
+    if low == high and 0 <= low <= room:
+        return prefix[:, low : low + width]
+    rows = np.empty((count, width), dtype=np.uint8)
+    inside = (at >= 0) & (at <= room)
+    places = np.flatnonzero(np.bincount(at[inside], minlength=1))
+    if len(places) > MAX_PLACES:
+        inside[:] = False
+        places = places[:0]
+    for place in places.tolist():
+        picked = inside & (at == place)
+        rows[picked] = prefix[picked, place : place + width]
+    outside = np.flatnonzero(~inside)
+    if len(outside):
+        rows[outside] = gather(buffer, offset[outside] + at[outside], width)
+    return rows
+
+
+def _address(ip: np.ndarray, v6: np.ndarray, at6: int, at4: int) -> tuple[np.ndarray, np.ndarray]:
+    """Both halves of the address at byte ``at6`` of IPv6 headers or ``at4`` of the others."""
+    low4 = V4_MAPPED | column(ip, at4, _BE32)
+    if not v6.any():
+        return np.zeros(len(ip), dtype=np.uint64), low4
+    high = np.where(v6, column(ip, at6, _BE64), np.uint64(0))
+    return high, np.where(v6, column(ip, at6 + 8, _BE64), low4)
+
+
 def _link_layer(
-    buffer: np.ndarray, offset: np.ndarray, link: np.ndarray, notes: list[tuple[int | None, str]]
+    head: np.ndarray, link: np.ndarray, records: Records, notes: list[tuple[int | None, str]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per packet: the ethertype of what the link carries, where it starts, and its VLAN id."""
-    count = len(offset)
-    head = gather(buffer, offset, 24)
+    count = len(head)
     ethertype = np.zeros(count, dtype=np.int64)
     l3 = np.zeros(count, dtype=np.int64)
     vlan = np.full(count, -1, dtype=np.int32)
     unknown: Counter[int] = Counter()
     first_unknown: dict[int, int] = {}
-    for linktype in np.unique(link).tolist():
-        rows = link == linktype
+    used = np.flatnonzero(np.bincount(records.interface, minlength=len(records.interfaces)))
+    present = sorted({records.interfaces[i].linktype for i in used.tolist()})
+    kind: np.ndarray
+    start: np.ndarray | int
+    tag: np.ndarray | None
+    for linktype in present:
+        rows = link == linktype if len(present) > 1 else np.ones(count, dtype=bool)
         if linktype == 1:
             kind, start, tag = _ethernet(head)
         elif linktype == 113:

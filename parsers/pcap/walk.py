@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,11 @@ PCAPNG_BYTE_ORDER = {b"\x4d\x3c\x2b\x1a": "<", b"\x1a\x2b\x3c\x4d": ">"}
 # A record claiming more than this is garbage, not a packet (Wireshark's limit is 256 KiB too).
 MAX_RECORD = 262_144
 MAX_BLOCK = 16 * 1024 * 1024
+# pcapng block offsets chained at a time: a change of byte order restarts the chain.
+CHAIN_BLOCKS = 1 << 16
+# Bytes of each packet the header decoder reads in one go: Ethernet with two VLAN tags, IPv6
+# and a TCP header fit, as do IPv4 options of up to 18 bytes.
+PREFIX = 80
 
 _IDB, _SPB, _EPB, _OPB = 1, 3, 6, 2
 
@@ -59,6 +65,9 @@ class Records:
     fmt: str  # "pcap" or "pcapng"
     problems: list[tuple[int | None, str]] = field(default_factory=list)
     skipped: int = 0  # records (or blocks) that could not be kept
+    # The first PREFIX bytes at each ``offset`` (as ``gather`` reads them), when the walk
+    # read them anyway; the header decoder reads them otherwise.
+    prefix: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.offset.shape[0])
@@ -94,9 +103,8 @@ def _walk_pcap(buffer: np.ndarray, display: str) -> Records:
     snaplen, network = struct.unpack_from(order + "II", data, 16)
     interfaces = [Interface(linktype=network & 0xFFFF, snaplen=snaplen, ticks_per_second=ticks)]
     problems: list[tuple[int | None, str]] = []
-    offsets = _pcap_offsets(data, order, len(buffer), problems)
-    starts = np.asarray(offsets, dtype=np.int64)
-    header = gather(buffer, starts, 16)
+    starts, wide = _pcap_records(buffer, order, problems)
+    header = wide[:, :16]
     dtype = np.dtype(order + "u4")
     seconds = column(header, 0, dtype).astype(np.int64)
     fraction = column(header, 4, dtype).astype(np.int64)
@@ -112,117 +120,266 @@ def _walk_pcap(buffer: np.ndarray, display: str) -> Records:
         fmt="pcap",
         problems=problems,
         skipped=sum(1 for frame, _ in problems if frame is not None),
+        prefix=wide[:, 16:],
     )
     return records
 
 
-def _pcap_offsets(
-    data: memoryview, order: str, end: int, problems: list[tuple[int | None, str]]
-) -> list[int]:
-    """Follow the record lengths; stop at a cut or an impossible length and say where."""
-    caplen_at = struct.Struct(order + "I").unpack_from
-    offsets: list[int] = []
-    keep = offsets.append
-    position = 24
-    while position + 16 <= end:
-        caplen = caplen_at(data, position + 8)[0]
-        if caplen > MAX_RECORD:
+def _pcap_records(
+    buffer: np.ndarray, order: str, problems: list[tuple[int | None, str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each record starts, and its 16-byte header followed by the packet's first bytes.
+
+    The walk stops at a cut or an impossible length and says where. The chain of lengths is
+    followed without checks, keeping the one per-packet loop short; the first record that
+    is cut or claims too much is then found for all at once.
+    """
+    end = len(buffer)
+    starts = np.asarray(_chain(buffer.data, order, end), dtype=np.int64)
+    # Offsets only grow, so those without room for a header are the last ones.
+    inside = int(np.searchsorted(starts, end - 16, side="right"))
+    header = gather(buffer, starts[:inside], 16 + PREFIX)
+    caplen = column(header, 8, np.dtype(order + "u4")).astype(np.int64)
+    wrong = np.flatnonzero((caplen > MAX_RECORD) | (starts[:inside] + 16 + caplen > end))
+    first = int(wrong[0]) if len(wrong) else inside
+    if first < len(starts):
+        position = int(starts[first])
+        if first == inside:
+            if position < end:
+                problems.append(
+                    (
+                        first + 1,
+                        f"capture cut short inside a record header ({end - position} of 16 bytes)",
+                    )
+                )
+        elif caplen[first] > MAX_RECORD:
             problems.append(
                 (
-                    len(offsets) + 1,
-                    f"record at byte {position} claims {caplen} bytes (limit {MAX_RECORD}); "
+                    first + 1,
+                    f"record at byte {position} claims {caplen[first]} bytes (limit {MAX_RECORD}); "
                     f"the remaining {end - position} bytes are not packets and were not read",
                 )
             )
-            return offsets
-        following = position + 16 + caplen
-        if following > end:
+        else:
             problems.append(
                 (
-                    len(offsets) + 1,
+                    first + 1,
                     f"capture cut short inside this packet ({end - position - 16} of "
-                    f"{caplen} bytes present)",
+                    f"{caplen[first]} bytes present)",
                 )
             )
-            return offsets
-        keep(position)
-        position = following
-    if position < end:
-        problems.append(
-            (
-                len(offsets) + 1,
-                f"capture cut short inside a record header ({end - position} of 16 bytes)",
-            )
-        )
+    return starts[:first], header[:first]
+
+
+def _chain(data: memoryview, order: str, end: int) -> list[int]:
+    """Record offsets from byte 24, each the one before plus 16 and its caplen, unchecked.
+
+    It stops when a caplen would be read past the end; the last offsets may be garbage.
+    """
+    if (order == "<") != (sys.byteorder == "little"):
+        caplen_at = struct.Struct(order + "I").unpack_from
+        offsets = []
+        position = 24
+        while position + 12 <= end:
+            offsets.append(position)
+            position += 16 + caplen_at(data, position + 8)[0]
+        offsets.append(position)
+        return offsets
+    # The data as native 32-bit words at each alignment: the caplen at byte p + 8 is word
+    # p // 4 + 2 of view p % 4. One index is cheaper than a struct call per packet.
+    words = [data[shift : shift + (end - shift) // 4 * 4].cast("I") for shift in range(4)]
+    offsets = []
+    keep = offsets.append
+    position = 24
+    try:
+        while True:
+            keep(position)
+            position += 16 + words[position & 3][(position >> 2) + 2]
+    except IndexError:
+        pass
+    finally:
+        for view in words:
+            view.release()
     return offsets
 
 
 def _walk_pcapng(buffer: np.ndarray, display: str) -> Records:
-    data = buffer.data
-    end = len(buffer)
-    problems: list[tuple[int | None, str]] = []
-    interfaces: list[Interface] = []
-    section: list[int] = []  # indexes into ``interfaces`` of the current section's interfaces
-    packets: list[tuple[int, int, int]] = []  # (block offset, block type, global interface)
-    keep = packets.append
-    order = PCAPNG_BYTE_ORDER[bytes(buffer[8:12])]
-    head = struct.Struct(order + "II").unpack_from
-    position = 0
-    skipped = 0
-    while position + 12 <= end:
-        kind, length = head(data, position)
-        if kind == PCAPNG_SHB:
-            magic = bytes(buffer[position + 8 : position + 12])
+    walk = _PcapngWalk(buffer)
+    walk.run()
+    return _pcapng_records(
+        buffer, walk.order, walk.packets(), walk.interfaces, walk.problems, walk.skipped
+    )
+
+
+class _PcapngWalk:
+    """The blocks of a pcapng file in order: runs of packet blocks at once, any other one alone.
+
+    Block offsets are chained from the lengths without checks, a few thousand at a time;
+    then the blocks that need more than being kept (section and interface headers, other
+    blocks, damaged or cut blocks) are found at once and handled one by one, as a plain
+    per-block loop would, while the packet blocks between them are kept as arrays.
+    """
+
+    def __init__(self, buffer: np.ndarray) -> None:
+        self.buffer = buffer
+        self.data = buffer.data
+        self.end = len(buffer)
+        self.problems: list[tuple[int | None, str]] = []
+        self.interfaces: list[Interface] = []
+        self.section: list[int] = []  # indexes into ``interfaces`` of this section's interfaces
+        self.order = PCAPNG_BYTE_ORDER[bytes(buffer[8:12])]
+        self.skipped = 0
+        self.kept = 0
+        # Packet blocks kept: (block offsets, block types, global interfaces) per run.
+        self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def packets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Offsets, types and global interfaces of every packet block kept."""
+        if not self.runs:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        starts, kinds, interface = zip(*self.runs, strict=True)
+        return np.concatenate(starts), np.concatenate(kinds), np.concatenate(interface)
+
+    def run(self) -> None:
+        position: int | None = 0
+        while position is not None:
+            starts = np.asarray(
+                _block_chain(self.data, self.order, position, self.end), dtype=np.int64
+            )
+            head = gather(self.buffer, starts, 12)
+            u32 = np.dtype(self.order + "u4")
+            kinds = column(head, 0, u32).astype(np.int64)
+            lengths = column(head, 4, u32).astype(np.int64)
+            plain = (
+                ((kinds == _EPB) | (kinds == _SPB) | (kinds == _OPB))
+                & (starts + 12 <= self.end)
+                & (lengths >= 12)
+                & (lengths % 4 == 0)
+                & (lengths <= MAX_BLOCK)
+                & (starts + lengths <= self.end)
+            )
+            first = 0
+            position = int(starts[-1] + lengths[-1])
+            for index in np.flatnonzero(~plain).tolist():
+                self._keep(starts[first:index], kinds[first:index], head[first:index])
+                first = index + 1
+                position, rechain = self._block(int(starts[index]))
+                if position is None or rechain:
+                    break
+            else:
+                self._keep(starts[first:], kinds[first:], head[first:])
+
+    def _keep(self, starts: np.ndarray, kinds: np.ndarray, head: np.ndarray) -> None:
+        """Packet blocks of sound length, each kept if its interface is described."""
+        if not len(starts):
+            return
+        local = np.where(
+            kinds == _SPB,
+            0,
+            np.where(
+                kinds == _OPB,
+                column(head, 8, np.dtype(self.order + "u2")),
+                column(head, 8, np.dtype(self.order + "u4")),
+            ),
+        ).astype(np.int64)
+        described = local < len(self.section)
+        if not described.all():
+            before: np.ndarray = np.cumsum(described) - described
+            for index in np.flatnonzero(~described).tolist():
+                self.problems.append(
+                    (
+                        self.kept + int(before[index]) + 1,
+                        f"packet names interface {local[index]}, which is not described",
+                    )
+                )
+                self.skipped += 1
+        section = np.asarray(self.section or [0], dtype=np.int64)
+        self.runs.append((starts[described], kinds[described], section[local[described]]))
+        self.kept += int(described.sum())
+
+    def _block(self, position: int) -> tuple[int | None, bool]:
+        """One block that is no plain packet block: where the next starts (None: stop), and
+        whether the byte order may have changed."""
+        data, end = self.data, self.end
+        if position + 12 > end:
+            if position < end:
+                self.problems.append(
+                    (self.kept + 1, f"{end - position} stray bytes after the last block")
+                )
+            return None, False
+        kind, length = struct.unpack_from(self.order + "II", data, position)
+        section_header = kind == PCAPNG_SHB
+        if section_header:
+            magic = bytes(self.buffer[position + 8 : position + 12])
             if magic not in PCAPNG_BYTE_ORDER:
-                problems.append((len(packets) + 1, f"section header at byte {position} is damaged"))
-                break
-            order = PCAPNG_BYTE_ORDER[magic]
-            head = struct.Struct(order + "II").unpack_from
-            kind, length = head(data, position)
-            section = []
+                self.problems.append(
+                    (self.kept + 1, f"section header at byte {position} is damaged")
+                )
+                return None, False
+            self.order = PCAPNG_BYTE_ORDER[magic]
+            kind, length = struct.unpack_from(self.order + "II", data, position)
+            self.section = []
         if length < 12 or length % 4 or length > MAX_BLOCK:
-            problems.append(
+            self.problems.append(
                 (
-                    len(packets) + 1,
+                    self.kept + 1,
                     f"block at byte {position} has an impossible length {length}; "
                     f"the rest of the file ({end - position} bytes) was not read",
                 )
             )
-            break
+            return None, False
         if position + length > end:
-            problems.append(
+            self.problems.append(
                 (
-                    len(packets) + 1,
+                    self.kept + 1,
                     f"capture cut short inside a block ({end - position} of {length} bytes)",
                 )
             )
-            skipped += kind in (_EPB, _SPB, _OPB)
-            break
+            self.skipped += kind in (_EPB, _SPB, _OPB)
+            return None, False
         if kind in (_EPB, _SPB, _OPB):
-            local = 0 if kind == _SPB else _interface_id(data, order, kind, position)
-            if local >= len(section):
-                problems.append(
-                    (len(packets) + 1, f"packet names interface {local}, which is not described")
-                )
-                skipped += 1
-            else:
-                keep((position, kind, section[local]))
+            block = np.asarray([position], dtype=np.int64)
+            self._keep(block, np.asarray([kind]), gather(self.buffer, block, 12))
         elif kind == _IDB:
-            section.append(len(interfaces))
-            interfaces.append(_interface(data, order, position, length))
-        position += length
-    else:
-        if position < end:
-            problems.append(
-                (len(packets) + 1, f"{end - position} stray bytes after the last block")
-            )
-    return _pcapng_records(buffer, order, packets, interfaces, problems, skipped)
+            self.section.append(len(self.interfaces))
+            self.interfaces.append(_interface(data, self.order, position, length))
+        return position + length, section_header
 
 
-def _interface_id(data: memoryview, order: str, kind: int, position: int) -> int:
-    if kind == _OPB:
-        return int(struct.unpack_from(order + "H", data, position + 8)[0])
-    return int(struct.unpack_from(order + "I", data, position + 8)[0])
+def _block_chain(data: memoryview, order: str, position: int, end: int) -> list[int]:
+    """Up to CHAIN_BLOCKS block offsets from ``position``, each the one before plus its length.
+
+    Unchecked: it stops early where a length would be read past the end, offsets after a
+    damaged block are garbage, and a zero length repeats an offset (the cap bounds that).
+    """
+    offsets: list[int] = []
+    keep = offsets.append
+    if (order == "<") != (sys.byteorder == "little"):
+        length_at = struct.Struct(order + "I").unpack_from
+        for _ in range(CHAIN_BLOCKS):
+            keep(position)
+            if position + 8 > end:
+                break
+            position += length_at(data, position + 4)[0]
+        return offsets
+    # Blocks start at multiples of 4 (until a damaged one): the length is word p // 4 + 1.
+    words = data[: end // 4 * 4].cast("I")
+    try:
+        for _ in range(CHAIN_BLOCKS // 4):
+            keep(position)
+            position += words[(position >> 2) + 1]
+            keep(position)
+            position += words[(position >> 2) + 1]
+            keep(position)
+            position += words[(position >> 2) + 1]
+            keep(position)
+            position += words[(position >> 2) + 1]
+    except IndexError:
+        pass
+    finally:
+        words.release()
+    return offsets
 
 
 def _interface(data: memoryview, order: str, position: int, length: int) -> Interface:
@@ -251,14 +408,14 @@ def _interface(data: memoryview, order: str, position: int, length: int) -> Inte
 def _pcapng_records(
     buffer: np.ndarray,
     order: str,
-    packets: list[tuple[int, int, int]],
+    packets: tuple[np.ndarray, np.ndarray, np.ndarray],
     interfaces: list[Interface],
     problems: list[tuple[int | None, str]],
     skipped: int,
 ) -> Records:
-    table = np.asarray(packets, dtype=np.int64).reshape(-1, 3)
-    starts, kinds, interface = table[:, 0], table[:, 1], table[:, 2].astype(np.int32)
-    header = gather(buffer, starts, 28)
+    starts, kinds, interface = packets[0], packets[1], packets[2].astype(np.int32)
+    wide = gather(buffer, starts, 28 + PREFIX)
+    header = wide[:, :28]
     u32 = np.dtype(order + "u4")
     # Enhanced and obsolete packet blocks share the timestamp and length layout.
     simple = kinds == _SPB
@@ -288,6 +445,10 @@ def _pcapng_records(
     ticks = (high << np.uint64(32)) | low
     ts_ns = _ticks_to_ns(ticks, interface, interfaces)
     ts_ns[simple] = NO_TIME
+    prefix = wide[:, 28:]
+    if simple.any():  # a simple packet block's data starts at byte 12, not 28
+        prefix = prefix.copy()
+        prefix[simple] = gather(buffer, offset[simple], PREFIX)
     return Records(
         buffer=buffer,
         offset=offset,
@@ -299,6 +460,7 @@ def _pcapng_records(
         fmt="pcapng",
         problems=problems,
         skipped=skipped,
+        prefix=prefix,
     )
 
 
@@ -342,7 +504,7 @@ def gather(buffer: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
             buffer, shape=(size - width + 1, width), strides=(1, 1)
         )
         clipped = np.minimum(starts, size - width)
-        rows = view[clipped]
+        rows: np.ndarray = view[clipped]
     else:
         rows = np.zeros((len(starts), width), dtype=np.uint8)
     late = np.flatnonzero(starts > size - width)
@@ -354,6 +516,8 @@ def gather(buffer: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
 
 
 def column(rows: np.ndarray, at: int, dtype: np.dtype) -> np.ndarray:
-    """The integer of ``dtype`` at byte ``at`` of every row."""
+    """The integer of ``dtype`` at byte ``at`` of every row, in native byte order."""
     width = dtype.itemsize
-    return np.ascontiguousarray(rows[:, at : at + width]).view(dtype).reshape(-1)
+    # Read through a strided view and converted once: cheaper than a copy of the bytes first.
+    values = rows[:, at : at + width].view(dtype).reshape(-1)
+    return values.astype(dtype.newbyteorder("="))
