@@ -147,6 +147,14 @@ def _flow_events(flows: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col("state"))
     )
     failed = pl.col("state").is_in(["S0", "REJ", "RSTOS0", "RSTO", "RSTR", "SH", "RSTRH"])
+    # Nobody answers mDNS, LLMNR or SSDP to a group address: silence there is no failure.
+    octet = pl.col("resp_ip").str.extract(r"^(\d+)\.", 1).cast(pl.Int32, strict=False)
+    group = (
+        pl.col("resp_ip").str.starts_with("ff")
+        | octet.is_between(224, 239)
+        | (pl.col("resp_ip") == "255.255.255.255")
+    ).fill_null(False)
+    failed = failed & ~((pl.col("proto") == UDP) & group)
     return flows.select(
         _timestamp(pl.col("first_ns")),
         pl.col("first_frame").alias(RECORD),

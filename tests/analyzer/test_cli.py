@@ -189,3 +189,4 @@ def test_analyze_lists_capture_failures_with_their_frames(fmt: str) -> None:
     assert "TLS fatal alert unknown_ca (48) from the client" in out
     assert "capture.pcap frame 13" in out
     assert "issued by Sangfor" in out
+    assert "224.0.0.251" not in out  # unanswered mDNS to a group address is no problem
