@@ -8,6 +8,8 @@ event be opened in the tool that produced the original.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 TIMESTAMP = "@timestamp"
@@ -156,3 +158,21 @@ def conform(frame: pl.DataFrame) -> pl.DataFrame:
         )
         for name, dtype in EVENT_SCHEMA.items()
     )
+
+
+def rows_to_events(
+    rows: list[dict[str, Any]], source: str, kind: str, **constants: str
+) -> pl.DataFrame:
+    """Event rows of a document parser (HAR, NetLog) as conformed events: provenance and
+    ``kind`` filled in, plus ``constants`` (column name with dots as ``__``) on every row."""
+    if not rows:
+        return empty_events()
+    frame = pl.from_dicts(rows, infer_schema_length=None).with_columns(
+        pl.lit(source).alias(SOURCE),
+        pl.lit(kind).alias("loginlens.kind"),
+        pl.lit(kind).alias("loginlens.format"),
+        pl.lit("event").alias("event.kind"),
+        pl.lit(kind).alias("event.dataset"),
+        *(pl.lit(value).alias(name.replace("__", ".")) for name, value in constants.items()),
+    )
+    return conform(frame)

@@ -21,7 +21,6 @@ from parsers.errors import ParseError
 from parsers.logs.timestamps import TimeContext
 
 # Kinds recognised by content whose parsers are not part of this release yet.
-PENDING_KINDS: dict[str, str] = {}
 CAPTURE_KINDS = (content.PCAP, content.PCAPNG)
 
 # Called with the position of the file being read, the whole list (for byte-weighted bars)
@@ -129,20 +128,12 @@ def _parse_file(
             report = SourceReport(path=file.display, kind=content.LOG, bytes=file.size)
             report.error(None, exc.reason)
             return None, report
-    if file.kind in CAPTURE_KINDS:
-        from parsers.pcap.capture import parse_capture
-
-        try:
-            return parse_capture(file.path, file.display, stage=stage, redact=redact)
-        except ParseError as exc:
-            report = SourceReport(path=file.display, kind=file.kind, bytes=file.size)
-            report.error(None, exc.reason)
-            return None, report
-    if file.kind in (content.HAR, content.NETLOG):
+    if file.kind in (*CAPTURE_KINDS, content.HAR, content.NETLOG):
         from parsers.har.parser import parse_har
         from parsers.netlog.parser import parse_netlog
+        from parsers.pcap.capture import parse_capture
 
-        parse = parse_har if file.kind == content.HAR else parse_netlog
+        parse = {content.HAR: parse_har, content.NETLOG: parse_netlog}.get(file.kind, parse_capture)
         try:
             return parse(file.path, file.display, stage=stage, redact=redact)
         except ParseError as exc:
@@ -152,13 +143,7 @@ def _parse_file(
     report = SourceReport(path=file.display, kind=file.kind, bytes=file.size)
     if file.detail:
         report.details["detail"] = file.detail
-    if file.kind in PENDING_KINDS:
-        report.error(
-            None,
-            f"recognised as {PENDING_KINDS[file.kind]}; this release has no "
-            "parser for it yet, so it was not read",
-        )
-    elif file.kind == content.BINARY:
+    if file.kind == content.BINARY:
         report.error(None, f"not a recognised input ({file.detail or 'binary data'})")
     elif file.kind == content.EMPTY:
         report.details["note"] = "empty file"

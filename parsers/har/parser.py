@@ -30,7 +30,7 @@ import polars as pl
 
 from analyzer.ledger import SourceReport
 from analyzer.redact import MASK, redact_document, redact_events, redact_url
-from analyzer.schema import RECORD, SOURCE, TIMESTAMP, conform, empty_events
+from analyzer.schema import RECORD, TIMESTAMP, rows_to_events
 from parsers.errors import ParseError
 
 # A response body larger than this is not searched for error fields; the cap is reported.
@@ -407,16 +407,5 @@ class _Chains:
 
 def _frame(rows: list[Row], display: str, redact: bool) -> pl.DataFrame:
     """One batch of rows as conformed (and redacted) events."""
-    if not rows:
-        return empty_events()
-    frame = pl.from_dicts(rows, infer_schema_length=None)
-    frame = frame.with_columns(
-        pl.lit(display).alias(SOURCE),
-        pl.lit("har").alias("loginlens.kind"),
-        pl.lit("har").alias("loginlens.format"),
-        pl.lit("event").alias("event.kind"),
-        pl.lit("har").alias("event.dataset"),
-        pl.lit("tcp").alias("network.transport"),
-    )
-    frame = conform(frame)
-    return redact_events(frame) if redact else frame
+    frame = rows_to_events(rows, display, "har", network__transport="tcp")
+    return redact_events(frame) if redact and frame.height else frame

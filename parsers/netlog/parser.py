@@ -28,7 +28,7 @@ import polars as pl
 
 from analyzer.ledger import SourceReport
 from analyzer.redact import redact_events, redact_url
-from analyzer.schema import RECORD, SOURCE, TIMESTAMP, conform, empty_events
+from analyzer.schema import RECORD, TIMESTAMP, rows_to_events
 from parsers.errors import ParseError
 
 Row = dict[str, Any]
@@ -501,14 +501,4 @@ def _leaf_names(certificates: Any) -> Row:
 
 
 def _frame(rows: list[Row], display: str) -> pl.DataFrame:
-    if not rows:
-        return empty_events()
-    frame = pl.from_dicts(rows, infer_schema_length=None)
-    frame = frame.with_columns(
-        pl.lit(display).alias(SOURCE),
-        pl.lit("netlog").alias("loginlens.kind"),
-        pl.lit("netlog").alias("loginlens.format"),
-        pl.lit("event").alias("event.kind"),
-        pl.lit("netlog").alias("event.dataset"),
-    )
-    return conform(frame).sort(TIMESTAMP, RECORD, nulls_last=True)
+    return rows_to_events(rows, display, "netlog").sort(TIMESTAMP, RECORD, nulls_last=True)
