@@ -93,7 +93,8 @@ def _parse_bundle(
     if progress and bundle.files:
         progress(len(bundle.files) - 1, bundle.files, "merging")
     events = pl.concat(frames, how="vertical") if frames else empty_events()
-    events = events.sort(TIMESTAMP, "loginlens.source", "loginlens.record", nulls_last=True)
+    if not _in_order(frames):
+        events = events.sort(TIMESTAMP, "loginlens.source", "loginlens.record", nulls_last=True)
     return Timeline(
         inputs=list(bundle.inputs),
         metadata=dict(bundle.metadata),
@@ -101,6 +102,14 @@ def _parse_bundle(
         sources=sources,
         notes=notes,
     )
+
+
+def _in_order(frames: list[pl.DataFrame]) -> bool:
+    """True when the one frame is already in timeline order (a single log written in order)."""
+    if len(frames) != 1:
+        return not frames
+    times, records = frames[0].get_column(TIMESTAMP), frames[0].get_column("loginlens.record")
+    return times.null_count() == 0 and times.is_sorted() and records.is_sorted()
 
 
 def _parse_file(

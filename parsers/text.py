@@ -26,6 +26,8 @@ _REPLACEMENT = "\ufffd"
 # Bytes that almost never occur in text, tried in turn as the CSV reader's field separator.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SEPARATORS = (0x1F, 0x1E, 0x1D, 0x1C, 0x01, 0x02, 0x03, 0x04)
+# Openings the CSV reader sniffs as gzip, zlib and zstd streams.
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"x\x01", b"x^", b"x\x9c", b"x\xda", b"\x28\xb5\x2f\xfd")
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,15 @@ def _split_utf8(body: bytes) -> pl.Series | None:
         except UnicodeDecodeError:
             return None
         return pl.Series("line", text.removesuffix("\n").split("\n")).str.strip_suffix("\r")
+    # The reader takes data opening with gzip, zlib or zstd magic for a compressed stream; a
+    # leading newline (its empty row dropped below) stops that. Copying a large body costs, so
+    # only a body that opens like one gets it.
+    guard = body.startswith(_COMPRESSED_MAGIC)
+    if guard:
+        body = b"\n" + body
     try:
-        # A leading newline keeps the reader from taking the data for a compressed stream
-        # (it sniffs gzip, zlib and zstd magic); its empty first row is dropped below.
         frame = pl.read_csv(
-            b"\n" + body,
+            body,
             has_header=False,
             separator=separator,
             quote_char=None,
@@ -112,7 +118,8 @@ def _split_utf8(body: bytes) -> pl.Series | None:
         )
     except pl.exceptions.ComputeError:
         return None
-    return frame.get_column("line").slice(1).fill_null("")
+    lines = frame.get_column("line")
+    return (lines.slice(1) if guard else lines).fill_null("")
 
 
 def printable(text: str) -> str:

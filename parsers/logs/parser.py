@@ -103,7 +103,8 @@ def parse_log(
 def _number_lines(
     raw: pl.Series, has_escapes: bool, report: SourceReport, limits: LogLimits, redact: bool
 ) -> pl.DataFrame:
-    """Return ``line_no``, ``raw`` (as written, secrets masked) and ``line`` (no ANSI colours)."""
+    """Return ``line_no``, ``raw`` (as written, secrets masked), ``line`` (no ANSI colours)
+    and ``blank`` (nothing but white space)."""
     frame = pl.DataFrame({"raw": raw}).with_columns(
         line_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
     )
@@ -120,14 +121,14 @@ def _number_lines(
         frame = frame.with_columns(redact_series(frame.get_column("raw")))
     clean = pl.col("raw").str.replace_all(ANSI, "") if has_escapes else pl.col("raw")
     report.details["lines"] = frame.height
-    return frame.with_columns(line=clean)
+    return frame.with_columns(line=clean).with_columns(blank=pl.col("line").str.strip_chars() == "")
 
 
 def detect_formats(lines: pl.Series) -> list[tuple[LogFormat, float]]:
     """Score every format on a sample of non-blank lines; best first, generic always last."""
-    sample = lines.filter(lines.str.strip_chars() != "")
-    if sample.len() > SAMPLE_LINES:
-        sample = sample.gather_every(sample.len() // SAMPLE_LINES)
+    # Thin the lines before testing them for blanks: the sample is all that is scored.
+    sample = lines.gather_every(max(1, lines.len() // (2 * SAMPLE_LINES)))
+    sample = sample.filter(sample.str.strip_chars() != "")
     if sample.is_empty():
         return [(GENERIC, 0.0)]
     scored = []
@@ -153,7 +154,7 @@ def _parse_lines(
     # Formats the sample never saw still get the lines nothing else claimed (a log appended
     # in another format far from where the sample looked).
     candidates += [fmt for fmt in FORMATS if fmt not in candidates]
-    starts, pending = [], lines.filter(pl.col("line").str.strip_chars() != "")
+    starts, pending = [], lines.filter(~pl.col("blank"))
     for fmt in candidates:
         if pending.is_empty():
             break
@@ -271,7 +272,7 @@ def _assemble_records(
 ) -> pl.DataFrame:
     """Join continuation lines onto the record above them; return one row per record."""
     claimed = pl.concat(starts, how="diagonal_relaxed") if starts else None
-    frame = lines.with_columns(blank=pl.col("line").str.strip_chars() == "")
+    frame = lines
     if claimed is not None:
         frame = frame.join(claimed, on="line_no", how="left", maintain_order="left")
         frame = _demote_lone_weak_lines(frame)

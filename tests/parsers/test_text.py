@@ -54,8 +54,14 @@ def test_utf16_lines() -> None:
     assert lines == ["一", "二"]
 
 
-@pytest.mark.parametrize("magic", [b"(\xb5/\xfd", b"\x1f\x8b\x08\x00", b"x\x01", b"x\x9c"])
+@pytest.mark.parametrize(
+    "magic", [b"(\xb5/\xfd", b"\x1f\x8b\x08\x00", b"x\x01", b"x\x9c", b"x^", b"x\xda"]
+)
 def test_compression_magic_at_the_start_is_just_text(magic: bytes) -> None:
     decoded = read_lines(magic + b"rest\nsecond\n")
     assert decoded.lines.len() == 2
     assert decoded.lines[1] == "second"
+
+
+def test_leading_blank_lines_are_kept() -> None:
+    assert read_lines(b"\n\nfirst\n").lines.to_list() == ["", "", "first"]
