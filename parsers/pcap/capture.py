@@ -63,7 +63,8 @@ def parse_capture(
     )
     if redact:
         events = redact_events(events)
-    events = conform(events).sort(TIMESTAMP, RECORD, nulls_last=True)
+    # Stable, so events of one frame keep the order their dissector gave them.
+    events = conform(events).sort(TIMESTAMP, RECORD, nulls_last=True, maintain_order=True)
 
     for frame_number, reason in records.problems + packets.notes + found.problems:
         report.error(frame_number, reason, skipped=False)

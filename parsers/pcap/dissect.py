@@ -9,8 +9,10 @@ returns event rows (``ts_ns`` plus schema columns) for ``capture``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -21,6 +23,7 @@ from parsers.pcap.http import HttpConnection, HttpEvent, HttpProblem, looks_like
 from parsers.pcap.icmp_events import icmp_events
 from parsers.pcap.packets import SYN, TCP, UDP
 from parsers.pcap.rows import DnsPacket, FlowInfo, Row, Segment, payload
+from parsers.pcap.shares import default_parts, run_shares
 from parsers.pcap.tls import TlsConnection, TlsMessage
 from parsers.pcap.web_events import http_events, tls_events
 
@@ -46,8 +49,9 @@ def syn_mss(buffer: np.ndarray, flows_in: pl.DataFrame) -> dict[int, int]:
         & (pl.col("payload_at") > pl.col("l4_at") + 20)
     ).select("frame", "l4_at", "payload_at")
     found: dict[int, int] = {}
+    view = buffer.data
     for frame, start, end in syns.iter_rows():
-        options = payload(buffer, start + 20, min(end - start - 20, 40))
+        options = payload(view, start + 20, min(end - start - 20, 40))
         index = 0
         while index < len(options):
             kind = options[index]
@@ -66,18 +70,34 @@ def syn_mss(buffer: np.ndarray, flows_in: pl.DataFrame) -> dict[int, int]:
 
 
 def dissect(
-    buffer: np.ndarray, packets: pl.DataFrame, flows_in: pl.DataFrame, flows: pl.DataFrame
+    buffer: np.ndarray,
+    packets: pl.DataFrame,
+    flows_in: pl.DataFrame,
+    flows: pl.DataFrame,
+    parts: int | None = None,
 ) -> Dissected:
-    """Run every dissector over the packets that need it."""
-    result = Dissected()
+    """Run every dissector over the packets that need it.
+
+    Polars picks the payloads; the Python dissectors then run in ``parts`` shares of the
+    flows (default: one per core for a large capture), all but one in forked processes.
+    """
     info = _flow_info(flows)
-    dns_packets = _dns_payloads(buffer, flows_in, info)
-    dns_packets.extend(_tcp_dns_payloads(buffer, flows_in, info, result.problems))
-    result.events["dns"] = dns_events(dns_packets, result.problems)
-    tls_rows, http_rows = _web(buffer, flows_in, info, result.problems)
-    result.events["tls"] = tls_rows
-    result.events["http"] = http_rows
+    view = buffer.data  # slices of a memoryview copy out faster than numpy's
+    plan = _plan(view, flows_in)
+    if parts is None:
+        parts = default_parts(plan.size)
+
+    def work(part: int, parts: int) -> Dissected:
+        return _dissect_share(view, plan, info, part, parts)
+
+    result = Dissected({"dns": [], "tls": [], "http": []})
+    for share in run_shares(work, parts):
+        for kind, rows in share.events.items():
+            result.events[kind].extend(rows)
+        result.problems.extend(share.problems)
     result.events["icmp"] = icmp_events(buffer, packets, flows, result.problems)
+    # Frame order, whatever the shares: the ledger lists problems as a reader meets them.
+    result.problems.sort(key=lambda problem: -1 if problem[0] is None else problem[0])
     return result
 
 
@@ -88,43 +108,70 @@ def _flow_info(flows: pl.DataFrame) -> dict[int, FlowInfo]:
     return {row[0]: FlowInfo(*row[1:]) for row in columns.iter_rows()}
 
 
-def _dns_payloads(
-    buffer: np.ndarray, flows_in: pl.DataFrame, info: dict[int, FlowInfo]
-) -> list[DnsPacket]:
-    rows = flows_in.filter(
+@dataclass(frozen=True)
+class _Plan:
+    """Every payload the dissectors will read, as plain lists (no polars past this point)."""
+
+    dns_udp: list[tuple[int, int, int, bool, int, int, int]]  # frame … payload_at, captured
+    dns_tcp: Streams
+    tls: Streams
+    http: Streams
+
+    @property
+    def size(self) -> int:
+        """Roughly how much dissecting there is to do."""
+        return len(self.dns_udp) + self.dns_tcp.rows + self.tls.rows + self.http.rows
+
+
+def _plan(buffer: memoryview, flows_in: pl.DataFrame) -> _Plan:
+    dns_udp = flows_in.filter(
         (pl.col("proto") == UDP)
         & ((pl.col("sport") == 53) | (pl.col("dport") == 53))
         & (pl.col("captured") > 0)
     ).select("frame", "ts_ns", "flow", "from_orig", "ttl", "payload_at", "captured")
-    found = []
-    for frame, ts_ns, flow, from_orig, ttl, at, length in rows.iter_rows():
-        data = payload(buffer, at, length)
-        try:
-            message, error = dns_wire.parse_dns(data), None
-        except dns_wire.DnsError as exc:
-            message, error = None, str(exc)
-        found.append(DnsPacket(frame, ts_ns, info[flow], from_orig, ttl, "udp", message, error))
-    return found
+    dns_tcp = _segments(flows_in, (pl.col("sport") == 53) | (pl.col("dport") == 53), HTTP_SEGMENTS)
+    tls_flows, http_flows = _web_flows(buffer, flows_in)
+    tls = _segments(flows_in, pl.col("flow").is_in(tls_flows), TLS_SEGMENTS)
+    http = _segments(flows_in, pl.col("flow").is_in(http_flows), HTTP_SEGMENTS)
+    return _Plan(list(dns_udp.iter_rows()), Streams.of(dns_tcp), Streams.of(tls), Streams.of(http))
 
 
-def _tcp_dns_payloads(
-    buffer: np.ndarray,
-    flows_in: pl.DataFrame,
-    info: dict[int, FlowInfo],
-    problems: list[tuple[int | None, str]],
-) -> list[DnsPacket]:
-    selected = _segments(flows_in, (pl.col("sport") == 53) | (pl.col("dport") == 53), HTTP_SEGMENTS)
-    found = []
-    for flow, segments, holes in _by_flow(buffer, selected):
+def _dissect_share(
+    buffer: memoryview, plan: _Plan, info: dict[int, FlowInfo], part: int, parts: int
+) -> Dissected:
+    """Every dissector over the flows whose number is ``part`` modulo ``parts``."""
+    problems: list[tuple[int | None, str]] = []
+    dns_packets = [
+        _dns_packet(payload(buffer, at, length), frame, ts_ns, info[flow], from_orig, ttl, "udp")
+        for frame, ts_ns, flow, from_orig, ttl, at, length in plan.dns_udp
+        if flow % parts == part
+    ]
+    for flow, segments, holes in plan.dns_tcp.by_flow(buffer, part, parts):
+        for from_orig, data, frame, ts_ns, ttl in tcp_dns_messages(segments):
+            dns_packets.append(_dns_packet(data, frame, ts_ns, info[flow], from_orig, ttl, "tcp"))
         for hole in holes:
             problems.append((hole.frame, "DNS over TCP: " + hole.text(("client", "server"))))
-        for from_orig, data, frame, ts_ns, ttl in tcp_dns_messages(segments):
-            try:
-                message, error = dns_wire.parse_dns(data), None
-            except dns_wire.DnsError as exc:
-                message, error = None, str(exc)
-            found.append(DnsPacket(frame, ts_ns, info[flow], from_orig, ttl, "tcp", message, error))
-    return found
+    dns_rows = dns_events(dns_packets, problems)
+    tls_rows: list[Row] = []
+    http_rows: list[Row] = []
+    for flow, segments, holes in plan.tls.by_flow(buffer, part, parts):
+        tls_rows.extend(_tls_flow(info[flow], segments, holes))
+    for flow, segments, holes in plan.http.by_flow(buffer, part, parts):
+        rows, tunnelled = _http_flow(info[flow], segments, holes)
+        http_rows.extend(rows)
+        if tunnelled:
+            tls_rows.extend(_tls_flow(info[flow], tunnelled, holes))
+    return Dissected({"dns": dns_rows, "tls": tls_rows, "http": http_rows}, problems)
+
+
+def _dns_packet(
+    data: bytes, frame: int, ts_ns: int, flow: FlowInfo, from_orig: bool, ttl: int, via: str
+) -> DnsPacket:
+    try:
+        message, error = dns_wire.parse_dns(data), None
+    except dns_wire.DnsError as exc:
+        message, error = None, str(exc)
+    return DnsPacket(frame, ts_ns, flow, from_orig, ttl, via, message, error)
 
 
 def _segments(flows_in: pl.DataFrame, where: pl.Expr, limit: int) -> pl.DataFrame:
@@ -190,45 +237,74 @@ class Hole:
         return f"{lost} of the {side}'s stream missing from the capture before frame {self.frame}"
 
 
-def _by_flow(
-    buffer: np.ndarray, segments: pl.DataFrame
-) -> Iterator[tuple[int, list[Segment], list[Hole]]]:
-    """Each flow's segments in delivery order with their bytes, up to each side's first hole."""
-    current: int | None = None
-    batch: list[Segment] = []
-    holes: list[Hole] = []
+@dataclass(frozen=True)
+class Streams:
+    """``_segments``' rows as plain lists, cut into one run of rows per flow."""
+
+    flows: list[int]
+    runs: list[tuple[int, int]]  # each flow's first row and the row past its last
+    columns: list[list[Any]]  # frame, ts_ns, from_orig, payload_at, captured, ttl, skip, gap, cut
+
+    @classmethod
+    def of(cls, segments: pl.DataFrame) -> Streams:
+        names = ("frame", "ts_ns", "from_orig", "payload_at", "captured", "ttl", "skip", "gap")
+        columns = [segments.get_column(name).to_list() for name in (*names, "cut")]
+        flows = segments.get_column("flow").to_numpy()
+        starts = (np.flatnonzero(flows[1:] != flows[:-1]) + 1).tolist()
+        bounds = [0, *starts, len(flows)] if len(flows) else []
+        runs = list(itertools.pairwise(bounds))
+        return cls([int(flows[first]) for first, _ in runs], runs, columns)
+
+    @property
+    def rows(self) -> int:
+        return len(self.columns[0])
+
+    def by_flow(
+        self, buffer: memoryview, part: int = 0, parts: int = 1
+    ) -> Iterator[tuple[int, Iterator[Segment], list[Hole]]]:
+        """Each flow's segments in delivery order, up to each side's first hole.
+
+        Only flows numbered ``part`` modulo ``parts``. A flow's segments are read, and
+        their bytes copied, only as its consumer asks: a TLS handshake is over within a
+        few segments, and the rest of the flow is never touched. ``holes`` fills as the
+        segments are read; it is complete once they all have been. Flows with no payload
+        to deliver are left out.
+        """
+        for flow, (first, last) in zip(self.flows, self.runs, strict=True):
+            if flow % parts != part:
+                continue
+            holes: list[Hole] = []
+            flow_segments = _flow_segments(buffer, self.columns, first, last, holes)
+            head = next(flow_segments, None)
+            if head is not None:
+                yield flow, itertools.chain((head,), flow_segments), holes
+
+
+def _flow_segments(
+    buffer: memoryview, columns: list[list[Any]], first: int, last: int, holes: list[Hole]
+) -> Iterator[Segment]:
+    frames, times, sides, offsets, captured, ttls, skips, gaps, cuts = columns
     stopped: set[bool] = set()
-    cut_before: dict[bool, int] = {}
-    columns = ("flow", "frame", "ts_ns", "from_orig", "payload_at", "captured", "ttl")
-    for flow, frame, ts_ns, from_orig, at, length, ttl, skip, gap, cut in segments.select(
-        *columns, "skip", "gap", "cut"
-    ).iter_rows():
-        if flow != current:
-            if batch and current is not None:
-                yield current, batch, holes
-            current, batch, holes, stopped, cut_before = flow, [], [], set(), {}
+    cut_before: set[bool] = set()
+    for row in range(first, last):
+        from_orig = sides[row]
         if from_orig in stopped:
             continue
+        gap = gaps[row]
         if gap or from_orig in cut_before:
             stopped.add(from_orig)
-            holes.append(Hole(from_orig, frame, ts_ns, gap or None))
+            holes.append(Hole(from_orig, frames[row], times[row], gap or None))
             continue
-        if cut:
-            cut_before[from_orig] = frame
-        data = payload(buffer, at + skip, length - skip) if skip < length else b""
-        if data:
-            batch.append((from_orig, data, frame, ts_ns, ttl))
-    if batch and current is not None:
-        yield current, batch, holes
+        if cuts[row]:
+            cut_before.add(from_orig)
+        skip, length = skips[row], captured[row]
+        if skip < length:
+            data = payload(buffer, offsets[row] + skip, length - skip)
+            yield from_orig, data, frames[row], times[row], ttls[row]
 
 
-def _web(
-    buffer: np.ndarray,
-    flows_in: pl.DataFrame,
-    info: dict[int, FlowInfo],
-    problems: list[tuple[int | None, str]],
-) -> tuple[list[Row], list[Row]]:
-    """TLS and HTTP over TCP, chosen by what each side's first payload looks like.
+def _web_flows(buffer: memoryview, flows_in: pl.DataFrame) -> tuple[list[int], list[int]]:
+    """TLS and HTTP flows, told apart by what each side's first payload looks like.
 
     A flow is HTTP when the client's first bytes are a request or the server's a
     status line (servers answer requests too broken to recognise), and TLS when
@@ -245,19 +321,7 @@ def _web(
             tls_flows.add(flow)
         elif looks_like_http(head) if from_orig else head.startswith(b"HTTP/1."):
             http_flows.add(flow)
-    tls_flows -= http_flows
-    tls_rows: list[Row] = []
-    http_rows: list[Row] = []
-    wanted = pl.col("flow").is_in(list(tls_flows))
-    for flow, segments, holes in _by_flow(buffer, _segments(flows_in, wanted, TLS_SEGMENTS)):
-        tls_rows.extend(_tls_flow(info[flow], segments, holes))
-    wanted = pl.col("flow").is_in(list(http_flows))
-    for flow, segments, holes in _by_flow(buffer, _segments(flows_in, wanted, HTTP_SEGMENTS)):
-        rows, tunnelled = _http_flow(info[flow], segments, holes)
-        http_rows.extend(rows)
-        if tunnelled:
-            tls_rows.extend(_tls_flow(info[flow], tunnelled, holes))
-    return tls_rows, http_rows
+    return sorted(tls_flows - http_flows), sorted(http_flows)
 
 
 def _looks_like_tls(head: bytes) -> bool:
@@ -267,7 +331,7 @@ def _looks_like_tls(head: bytes) -> bool:
     return len(head) >= 3 and head[0] & 0x80 != 0 and head[2] == 1
 
 
-def _tls_flow(flow: FlowInfo, segments: list[Segment], holes: list[Hole]) -> list[Row]:
+def _tls_flow(flow: FlowInfo, segments: Iterable[Segment], holes: list[Hole]) -> list[Row]:
     connection = TlsConnection()
     times: dict[int, int] = {}
     messages = []
@@ -287,7 +351,7 @@ def _tls_flow(flow: FlowInfo, segments: list[Segment], holes: list[Hole]) -> lis
 
 
 def _http_flow(
-    flow: FlowInfo, segments: list[Segment], holes: list[Hole]
+    flow: FlowInfo, segments: Iterable[Segment], holes: list[Hole]
 ) -> tuple[list[Row], list[Segment]]:
     """HTTP events, and the segments after an established CONNECT tunnel (TLS inside)."""
     connection = HttpConnection()

@@ -8,7 +8,7 @@ the IP TTL it arrived with (a forged reply often has a different one).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from parsers.pcap.dns import split_tcp_dns
 from parsers.pcap.rows import DnsPacket, Row, Segment, elapsed
@@ -16,7 +16,7 @@ from parsers.pcap.rows import DnsPacket, Row, Segment, elapsed
 MAX_SHOWN_ANSWERS = 6
 
 
-def tcp_dns_messages(segments: list[Segment]) -> Iterator[tuple[bool, bytes, int, int, int]]:
+def tcp_dns_messages(segments: Iterable[Segment]) -> Iterator[tuple[bool, bytes, int, int, int]]:
     """Length-prefixed DNS messages of one TCP flow, with the frame that completed each."""
     pending = {True: b"", False: b""}
     for from_orig, data, frame, ts_ns, ttl in segments:

@@ -60,6 +60,6 @@ def elapsed(later: int, earlier: int | None) -> int | None:
     return later - earlier
 
 
-def payload(buffer: np.ndarray, at: int, length: int) -> bytes:
-    """The captured bytes at ``at``."""
-    return bytes(buffer[at : at + length])
+def payload(buffer: np.ndarray | memoryview, at: int, length: int) -> bytes:
+    """The captured bytes at ``at``; a memoryview of the buffer copies them fastest."""
+    return buffer[at : at + length].tobytes()

@@ -128,28 +128,46 @@ class TlsSummary:
 
 
 class _Reader:
-    """Bounds-checked big-endian reads over one message; overrunning raises TlsError."""
+    """Bounds-checked big-endian reads over one message; overrunning raises TlsError.
 
-    __slots__ = ("data", "pos", "what")
+    Each read is written out in full, not built on the others: a capture holds thousands
+    of hellos, and nested method calls per field were most of their dissection time.
+    """
+
+    __slots__ = ("data", "end", "pos", "what")
 
     def __init__(self, data: bytes, what: str) -> None:
-        self.data, self.pos, self.what = data, 0, what
+        self.data, self.end, self.pos, self.what = data, len(data), 0, what
 
     @property
     def left(self) -> int:
-        return len(self.data) - self.pos
+        return self.end - self.pos
 
     def take(self, size: int) -> bytes:
-        if size > self.left:
+        start = self.pos
+        stop = start + size
+        if stop > self.end:
             raise TlsError(f"{self.what} truncated")
-        self.pos += size
-        return self.data[self.pos - size : self.pos]
+        self.pos = stop
+        return self.data[start:stop]
 
     def uint(self, width: int) -> int:
-        return int.from_bytes(self.take(width), "big")
+        start = self.pos
+        stop = start + width
+        if stop > self.end:
+            raise TlsError(f"{self.what} truncated")
+        self.pos = stop
+        return int.from_bytes(self.data[start:stop], "big")
 
     def vector(self, width: int) -> bytes:
-        return self.take(self.uint(width))
+        start = self.pos + width
+        if start > self.end:
+            raise TlsError(f"{self.what} truncated")
+        stop = start + int.from_bytes(self.data[self.pos : start], "big")
+        if stop > self.end:
+            raise TlsError(f"{self.what} truncated")
+        self.pos = stop
+        return self.data[start:stop]
 
     def u16s(self, width: int) -> tuple[int, ...]:
         raw = self.vector(width)
@@ -161,8 +179,17 @@ class _Reader:
 def _extensions(reader: _Reader) -> list[tuple[int, bytes]]:
     if not reader.left:  # SSL 3.0 era hellos end before the extensions block
         return []
-    block = _Reader(reader.vector(2), reader.what + " extensions")
-    return [(block.uint(2), block.vector(2)) for _ in iter(lambda: block.left, 0)]
+    block = reader.vector(2)
+    found, pos, end = [], 0, len(block)
+    while pos < end:
+        if pos + 4 > end:
+            raise TlsError(f"{reader.what} extensions truncated")
+        kind, size = struct.unpack_from("!HH", block, pos)
+        pos += 4 + size
+        if pos > end:
+            raise TlsError(f"{reader.what} extensions truncated")
+        found.append((kind, block[pos - size : pos]))
+    return found
 
 
 def _text(raw: bytes) -> str:
@@ -183,8 +210,69 @@ def _alpn(data: bytes) -> tuple[str, ...]:
     return tuple(_text(protocols.vector(1)) for _ in iter(lambda: protocols.left, 0))
 
 
+class _Unsound(Exception):
+    """The fast path met something odd; the careful reader says exactly what."""
+
+
+_GREASE = frozenset(0x0A0A + 0x1010 * n for n in range(16))
+_HELLO_HEAD = struct.Struct("!HH")
+
+
 def parse_client_hello(body: bytes, record_version: int = 0) -> ClientHello:
     """Dissect a ClientHello body (after the handshake header). Raises TlsError."""
+    try:
+        return _client_hello_fast(body, record_version)
+    except (_Unsound, IndexError, struct.error, TlsError):
+        return _client_hello_careful(body, record_version)
+
+
+def _client_hello_fast(body: bytes, record_version: int) -> ClientHello:
+    """The common, well-formed ClientHello, read with plain offsets.
+
+    Captures hold thousands of hellos; walking them field by field through ``_Reader``
+    was most of their cost. Anything short or inconsistent raises for the careful path.
+    """
+    end = len(body)
+    pos = 35 + body[34]  # version, random, session_id
+    count = body[pos] << 8 | body[pos + 1]
+    if count % 2 or pos + 2 + count > end:
+        raise _Unsound
+    suites = struct.unpack_from(f"!{count // 2}H", body, pos + 2)
+    pos += 3 + count + body[pos + 2 + count]  # compression_methods
+    sni: str | None = None
+    alpn: tuple[str, ...] = ()
+    versions: tuple[int, ...] = ()
+    if pos < end:
+        stop = pos + 2 + (body[pos] << 8 | body[pos + 1])
+        pos += 2
+        if stop > end:
+            raise _Unsound
+        while pos < stop:
+            kind, size = _HELLO_HEAD.unpack_from(body, pos)
+            pos += 4 + size
+            if pos > stop:
+                raise _Unsound
+            if kind == 0 and size:
+                sni = _server_name(body[pos - size : pos])
+            elif kind == 16:
+                alpn = _alpn(body[pos - size : pos])
+            elif kind == 43:
+                versions = _Reader(body[pos - size : pos], "supported_versions").u16s(1)
+    elif pos > end:
+        raise _Unsound
+    legacy = body[0] << 8 | body[1]
+    return ClientHello(
+        record_version=record_version,
+        legacy_version=legacy,
+        versions=tuple([v for v in versions if v not in _GREASE]) or (legacy,),
+        sni=sni,
+        alpn=alpn,
+        cipher_suites=tuple([s for s in suites if s not in _GREASE]),
+        size=end + 4,
+    )
+
+
+def _client_hello_careful(body: bytes, record_version: int) -> ClientHello:
     reader = _Reader(body, "client_hello")
     legacy = reader.uint(2)
     reader.take(32)  # random
@@ -268,7 +356,7 @@ class TlsStream:
     def __init__(self) -> None:
         self.app_records = 0  # application_data records seen; only the first is a message
         self.last_app_frame: int | None = None
-        self._buf = bytearray()
+        self._buf = b""  # bytes of a record not yet complete
         self._base = 0  # stream offset of _buf[0]
         self._spans: list[tuple[int, int]] = []  # (stream offset a segment ends at, frame)
         self._handshake = bytearray()  # a handshake message spanning records
@@ -289,14 +377,16 @@ class TlsStream:
         if self._stopped or not data:
             return []
         self._out, self._frame = [], frame
-        self._buf += data
+        # Most segments hold whole records: then nothing is buffered, nor copied.
+        self._buf = self._buf + data if self._buf else data
         self._spans.append((self._base + len(self._buf), frame))
         pos = 0
         while not self._stopped and (used := self._next_record(pos)):
             pos += used
-        del self._buf[:pos]
+        self._buf = self._buf[pos:] if pos < len(self._buf) else b""
         self._base += pos
-        self._spans = [span for span in self._spans if span[0] > self._base]
+        if len(self._spans) > 1:
+            self._spans = [span for span in self._spans if span[0] > self._base]
         return self._out
 
     def _emit(self, kind: str, first: int, detail: Detail = None) -> None:
@@ -305,7 +395,7 @@ class TlsStream:
     def _problem(self, reason: str, first: int) -> None:
         self._emit("problem", first, reason)
         self._stopped = True
-        self._buf.clear()
+        self._buf = b""
         self._handshake.clear()
 
     def _next_record(self, pos: int) -> int:
@@ -315,46 +405,66 @@ class TlsStream:
         judge = not self._records and avail > 0 and (avail >= 4 or _alien(buf[pos]))
         if avail < 5 and not judge:
             return 0
-        first = next(frame for end, frame in self._spans if end > self._base + pos)
-        head = bytes(buf[pos : pos + 5])
-        if judge and not looks_like_tls(head):
-            self._problem(f"not TLS: data starts {_preview(head + buf[pos + 5 : pos + 16])}", first)
-            return 0
-        if judge and head[0] >= 0x80:  # an SSLv2-compatible ClientHello
-            size = 2 + ((head[0] & 0x7F) << 8 | head[1])
-            if avail < size:
+        first = self._first_frame(pos)
+        if judge:
+            head = bytes(buf[pos : pos + 5])
+            if not looks_like_tls(head):
+                preview = _preview(head + buf[pos + 5 : pos + 16])
+                self._problem(f"not TLS: data starts {preview}", first)
                 return 0
-            self._records += 1
-            self._message(_SSLV2_HELLO, bytes(buf[pos + 2 : pos + size]), 0x0002, first)
-            return size
+            if head[0] >= 0x80:  # an SSLv2-compatible ClientHello
+                size = 2 + ((head[0] & 0x7F) << 8 | head[1])
+                if avail < size:
+                    return 0
+                self._records += 1
+                self._message(_SSLV2_HELLO, bytes(buf[pos + 2 : pos + size]), 0x0002, first)
+                return size
         if avail < 5:
             return 0
-        kind, version, length = head[0], head[1] << 8 | head[2], head[3] << 8 | head[4]
+        kind, version, length = (
+            buf[pos],
+            buf[pos + 1] << 8 | buf[pos + 2],
+            buf[pos + 3] << 8 | buf[pos + 4],
+        )
         if not (20 <= kind <= 24 and version >> 8 == 3 and version & 0xFF <= 4):
-            self._problem(f"bad record header {head.hex(' ')}", first)
+            self._problem(f"bad record header {bytes(buf[pos : pos + 5]).hex(' ')}", first)
         elif length > MAX_RECORD:
             self._problem(f"record length {length} exceeds 2^14+2048", first)
         elif avail >= 5 + length:
             self._records += 1
-            self._record(kind, version, bytes(buf[pos + 5 : pos + 5 + length]), first)
+            self._record(kind, version, buf, pos + 5, length, first)
             return 5 + length
         return 0
 
-    def _record(self, kind: int, version: int, body: bytes, first: int) -> None:
+    def _first_frame(self, pos: int) -> int:
+        """The frame that carried the byte at ``pos`` of the buffer."""
+        offset = self._base + pos
+        for end, frame in self._spans:
+            if end > offset:
+                return frame
+        return self._frame
+
+    def _record(
+        self, kind: int, version: int, buf: bytes, at: int, length: int, first: int
+    ) -> None:
+        """Act on the record whose body is ``buf[at:at+length]``; only bodies read are copied
+        (application data, most of the bytes, never is)."""
         if self._handshake and kind != HANDSHAKE:
             self._problem(f"handshake message interrupted by a {_RECORD_KINDS[kind]} record", first)
-        elif kind == HANDSHAKE and self._ccs and not self._plain_after_ccs(body):
-            self._emit("encrypted_handshake", first)
         elif kind == HANDSHAKE:
-            self._handshake_record(version, body, first)
+            body = bytes(buf[at : at + length])
+            if self._ccs and not self._plain_after_ccs(body):
+                self._emit("encrypted_handshake", first)
+            else:
+                self._handshake_record(version, body, first)
         elif kind == CHANGE_CIPHER_SPEC:
             self._ccs = True
             self._emit("change_cipher_spec", first)
         elif kind == ALERT:
             # Any other length, or ChangeCipherSpec before TLS 1.2 and older, means ciphertext.
             alert = Alert(0, None, True)
-            if len(body) == 2 and not (self._ccs and not self._tls13):
-                alert = Alert(body[0], body[1], False)
+            if length == 2 and not (self._ccs and not self._tls13):
+                alert = Alert(buf[at], buf[at + 1], False)
                 self._fatal = self._fatal or alert.level == 2
             self._emit("alert", first, alert)
         elif kind == APPLICATION_DATA:

@@ -6,12 +6,14 @@ import heapq
 import random
 import re
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from parsers.pcap import tls as tls_module
 from parsers.pcap.certs import parse_certificate
 from parsers.pcap.tls import (
     HRR_RANDOM,
@@ -642,3 +644,38 @@ def test_corpus_tls13_draft_offer(corpus: Path) -> None:
     assert offer is not None and offer.versions == (0x7F0E, TLS12, 0x0302, TLS10)
     assert version_name(offer.max_version) == "TLS 1.3 draft 14"
     assert 0xCC13 in offer.cipher_suites and not any(is_grease(s) for s in offer.cipher_suites)
+
+
+def _hello_outcome(parse: Callable[[bytes, int], ClientHello], body: bytes) -> object:
+    try:
+        return parse(body, TLS12)
+    except TlsError as exc:
+        return f"TlsError: {exc}"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    cut=st.integers(0, 600),
+    flips=st.lists(st.tuples(st.integers(0, 599), st.integers(0, 255)), max_size=4),
+)
+def test_fast_client_hello_agrees_with_the_careful_reader(
+    seed: int, cut: int, flips: list[tuple[int, int]]
+) -> None:
+    # The fast path must give the careful reader's answer, or its exact error, on any bytes.
+    rng = random.Random(seed)
+    record = client_hello_record(
+        rng.choice(["a.example", "login.work.weixin.qq.com", None]),
+        rng.choice([[TLS12], [TLS12, TLS13], [TLS10]]),
+        rng.choice([CIPHERS_MODERN, CIPHERS_TLS12]),
+        rng.choice([["h2", "http/1.1"], None]),
+        rng,
+    )
+    body = bytearray(record[9:])  # after the record and handshake headers
+    for position, value in flips:
+        if position < len(body):
+            body[position] = value
+    data = bytes(body[: cut or len(body)])
+    assert _hello_outcome(parse_client_hello, data) == _hello_outcome(
+        tls_module._client_hello_careful, data
+    )
