@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 HEADER = struct.Struct("!HHHHHH")
 MAX_NAME_OCTETS = 255  # RFC 1035 §3.1, counted in wire form
@@ -36,6 +36,7 @@ _NAME_TYPES = frozenset({2, 5, 12, 39})  # NS, CNAME, PTR, DNAME: RDATA is one n
 _SECTIONS = ("answer", "authority", "additional")
 # Label bytes that print as themselves; the rest become \DDD, and "." and "\" get a backslash.
 _NEEDS_ESCAPE = re.compile(rb"[^\x21-\x7e]|[.\\]")
+_NEEDS_ESCAPE_BUT_DOT = re.compile(rb"[^\x21-\x7e]|\\")
 _TEXT_NEEDS_ESCAPE = re.compile(rb"[^\x20-\x7e]|\\")
 
 
@@ -43,8 +44,9 @@ class DnsError(ValueError):
     """Not even the header and first question of a DNS message could be read."""
 
 
-@dataclass(frozen=True, slots=True)
-class DnsRecord:
+# Named tuples, not frozen dataclasses: a capture holds tens of thousands of messages, and a
+# frozen dataclass's __init__ cost more than the rest of a small message's parse.
+class DnsRecord(NamedTuple):
     """One resource record; ``data`` is RDATA as text (see module docs for each type)."""
 
     name: str
@@ -54,8 +56,7 @@ class DnsRecord:
     data: str
 
 
-@dataclass(frozen=True, slots=True)
-class DnsMessage:
+class DnsMessage(NamedTuple):
     """A DNS message read as far as possible; ``problems`` says what could not be."""
 
     id: int
@@ -191,7 +192,7 @@ def _rdata_text(
 ) -> str:
     length = end - start
     if rtype == 1 and length == 4:
-        return str(ipaddress.IPv4Address(data[start:end]))
+        return f"{data[start]}.{data[start + 1]}.{data[start + 2]}.{data[start + 3]}"
     if rtype == 28 and length == 16:
         return ipaddress.IPv6Address(data[start:end]).compressed
     if rtype in _NAME_TYPES and length:
@@ -239,19 +240,38 @@ def _read_name(data: bytes, start: int, problems: list[str], where: str) -> tupl
     Recoverable damage (pointer loops, forward pointers, over-long names) keeps the labels
     read so far and adds a problem; damage that hides where the name ends raises _Broken.
     """
-    labels: list[str] = []
+    labels: list[bytes] = []
     position = start
+    size = len(data)
     after = -1  # offset after the name at ``start``; known at its first pointer
     segment = start  # a pointer must land before the run of labels it ends
     jumps = 0
     octets = 1  # the root label
     problem = ""
     while True:
-        if position >= len(data):
+        if position >= size:
             raise _Broken("name runs past the end of the message")
         length = data[position]
-        if length >= 0xC0:
-            if position + 1 >= len(data):
+        if 0 < length < 0x40:  # a label, by far the commonest
+            stop = position + 1 + length
+            if stop > size:
+                raise _Broken("name runs past the end of the message")
+            if octets + 1 + length > MAX_NAME_OCTETS:
+                # Wireshark shows the whole name as "<Name too long>"; the labels that fit
+                # are better evidence (a tunnelling domain, say), and the problem flags it.
+                problem = f"name exceeds {MAX_NAME_OCTETS} octets at offset {position}"
+                if after < 0:
+                    after = _skip_labels(data, position)
+                break
+            octets += 1 + length
+            labels.append(data[position + 1 : stop])
+            position = stop
+        elif length == 0:
+            if after < 0:
+                after = position + 1
+            break
+        elif length >= 0xC0:
+            if position + 1 >= size:
                 raise _Broken("name runs past the end of the message")
             target = (length & 0x3F) << 8 | data[position + 1]
             if after < 0:
@@ -264,31 +284,25 @@ def _read_name(data: bytes, start: int, problems: list[str], where: str) -> tupl
                 problem = f"more than {MAX_POINTER_JUMPS} compression pointers"
                 break
             position = segment = target
-            continue
-        if length >= 0x40:
+        else:
             if after < 0:
                 raise _Broken(f"extended label type 0x{length & 0xC0:02x} at offset {position}")
             problem = f"extended label type 0x{length & 0xC0:02x} at offset {position}"
             break
-        if length == 0:
-            if after < 0:
-                after = position + 1
-            break
-        if position + 1 + length > len(data):
-            raise _Broken("name runs past the end of the message")
-        if octets + 1 + length > MAX_NAME_OCTETS:
-            # Wireshark shows the whole name as "<Name too long>"; the labels that fit are
-            # better evidence (a tunnelling domain, say), and the problem flags the name.
-            problem = f"name exceeds {MAX_NAME_OCTETS} octets at offset {position}"
-            if after < 0:
-                after = _skip_labels(data, position)
-            break
-        octets += 1 + length
-        labels.append(_escape(data[position + 1 : position + 1 + length], _NEEDS_ESCAPE))
-        position += 1 + length
     if problem:
         problems.append(f"{where}: {problem}")
-    return (".".join(labels) or ROOT_NAME), after
+    return _name_text(labels), after
+
+
+def _name_text(labels: list[bytes]) -> str:
+    """Labels as dig writes them; a name of plain characters is decoded in one piece."""
+    if not labels:
+        return ROOT_NAME
+    name = b".".join(labels)
+    # As many dots as separators: no label holds one, so only the other escapes can apply.
+    if name.count(b".") == len(labels) - 1 and not _NEEDS_ESCAPE_BUT_DOT.search(name):
+        return name.decode("ascii")
+    return ".".join(_escape(label, _NEEDS_ESCAPE) for label in labels)
 
 
 def _skip_labels(data: bytes, position: int) -> int:
