@@ -129,11 +129,19 @@ def _plan(buffer: memoryview, flows_in: pl.DataFrame) -> _Plan:
         & ((pl.col("sport") == 53) | (pl.col("dport") == 53))
         & (pl.col("captured") > 0)
     ).select("frame", "ts_ns", "flow", "from_orig", "ttl", "payload_at", "captured")
-    dns_tcp = _segments(flows_in, (pl.col("sport") == 53) | (pl.col("dport") == 53), HTTP_SEGMENTS)
-    tls_flows, http_flows = _web_flows(buffer, flows_in)
-    tls = _segments(flows_in, pl.col("flow").is_in(tls_flows), TLS_SEGMENTS)
-    http = _segments(flows_in, pl.col("flow").is_in(http_flows), HTTP_SEGMENTS)
-    return _Plan(list(dns_udp.iter_rows()), Streams.of(dns_tcp), Streams.of(tls), Streams.of(http))
+    segments = _segments(flows_in)
+    dns = (pl.col("sport") == 53) | (pl.col("dport") == 53)
+    tls_flows, http_flows = _web_flows(buffer, segments.filter(pl.col("nth") == 0))
+    return _Plan(
+        list(dns_udp.iter_rows()),
+        Streams.of(segments.filter(dns & (pl.col("nth") < HTTP_SEGMENTS))),
+        Streams.of(
+            segments.filter(pl.col("flow").is_in(tls_flows) & (pl.col("nth") < TLS_SEGMENTS))
+        ),
+        Streams.of(
+            segments.filter(pl.col("flow").is_in(http_flows) & (pl.col("nth") < HTTP_SEGMENTS))
+        ),
+    )
 
 
 def _dissect_share(
@@ -174,28 +182,32 @@ def _dns_packet(
     return DnsPacket(frame, ts_ns, flow, from_orig, ttl, via, message, error)
 
 
-def _segments(flows_in: pl.DataFrame, where: pl.Expr, limit: int) -> pl.DataFrame:
-    """TCP payload segments matching ``where``, as each side's stream delivers them.
+def _segments(flows_in: pl.DataFrame) -> pl.DataFrame:
+    """Every TCP payload segment, as each side's stream delivers them.
 
     Within a direction segments are put in sequence order; one whose bytes all came
     before is a retransmission and dropped, one that overlaps what came before is
     trimmed (``skip``), and one that starts past the bytes seen so far follows a
     hole (``gap``, the missing byte count). A segment is delivered with the latest
     frame among those up to it in sequence order, so an out-of-order segment waits
-    for the one that fills the hole before it, as TCP delivers them. At most
-    ``limit`` segments per side.
+    for the one that fills the hole before it, as TCP delivers them. ``nth`` counts
+    each side's segments from 0, so callers can take the first few of each side.
+
+    Computed once for all flows: every dissector takes its flows' rows from it.
     """
     side = ("flow", "from_orig")
     start = ((pl.col("seq") - pl.col("seq").first().over(side) + 2**31) % 2**32) - 2**31
     end = pl.col("start") + pl.col("payload_len")
     covered = end.cum_max().shift(1).over(side).fill_null(pl.col("start").first().over(side))
     return (
-        flows_in.filter((pl.col("proto") == TCP) & (pl.col("captured") > 0) & where)
+        flows_in.filter((pl.col("proto") == TCP) & (pl.col("captured") > 0))
         .select(
             "flow",
             "frame",
             "ts_ns",
             "from_orig",
+            "sport",
+            "dport",
             "seq",
             "payload_at",
             "captured",
@@ -216,7 +228,6 @@ def _segments(flows_in: pl.DataFrame, where: pl.Expr, limit: int) -> pl.DataFram
             (pl.col("payload_len") > pl.col("captured")).alias("cut"),
         )
         .with_columns(pl.int_range(pl.len()).over(side).alias("nth"))
-        .filter(pl.col("nth") < limit)
         .sort("flow", "delivered", "start")
     )
 
@@ -303,14 +314,13 @@ def _flow_segments(
             yield from_orig, data, frames[row], times[row], ttls[row]
 
 
-def _web_flows(buffer: memoryview, flows_in: pl.DataFrame) -> tuple[list[int], list[int]]:
-    """TLS and HTTP flows, told apart by what each side's first payload looks like.
+def _web_flows(buffer: memoryview, first: pl.DataFrame) -> tuple[list[int], list[int]]:
+    """TLS and HTTP flows, told apart by what each side's first payload (``first``) looks like.
 
     A flow is HTTP when the client's first bytes are a request or the server's a
     status line (servers answer requests too broken to recognise), and TLS when
     either side starts with a TLS record.
     """
-    first = _segments(flows_in, pl.lit(True), 1)
     tls_flows: set[int] = set()
     http_flows: set[int] = set()
     for flow, from_orig, at, length in first.select(
