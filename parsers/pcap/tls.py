@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from parsers.pcap.tls_names import handshake_name, is_grease
 
@@ -48,8 +49,9 @@ def is_tls13(version: int) -> bool:
     return version >> 8 == 0x7F or 0x0304 <= version <= 0x03FF
 
 
-@dataclass(frozen=True, slots=True)
-class ClientHello:
+# The messages are named tuples, not frozen dataclasses: a capture holds tens of thousands
+# of handshakes, and a frozen dataclass's __init__ costs several times a tuple's.
+class ClientHello(NamedTuple):
     """What a client offered; GREASE values are removed."""
 
     record_version: int
@@ -66,8 +68,7 @@ class ClientHello:
         return max(self.versions, key=_version_rank, default=self.legacy_version)
 
 
-@dataclass(frozen=True, slots=True)
-class ServerHello:
+class ServerHello(NamedTuple):
     """What the server chose; ``version`` is supported_versions' choice when present."""
 
     legacy_version: int
@@ -76,8 +77,7 @@ class ServerHello:
     hello_retry: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Alert:
+class Alert(NamedTuple):
     """An alert record; an encrypted one has level 0 and no description."""
 
     level: int
@@ -85,8 +85,7 @@ class Alert:
     encrypted: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Certificates:
+class Certificates(NamedTuple):
     """A TLS ≤ 1.2 Certificate message: DER certificates, leaf first."""
 
     chain: tuple[bytes, ...]
@@ -95,8 +94,7 @@ class Certificates:
 Detail = ClientHello | ServerHello | Alert | Certificates | str | None
 
 
-@dataclass(frozen=True, slots=True)
-class TlsMessage:
+class TlsMessage(NamedTuple):
     """One record or handshake message of one direction.
 
     ``kind`` is one of client_hello, server_hello, certificate, alert,
