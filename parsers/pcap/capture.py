@@ -77,7 +77,8 @@ def parse_capture(
             "link_types": sorted(
                 {LINK_NAMES.get(i.linktype, str(i.linktype)) for i in records.interfaces}
             ),
-            "untimed_packets": int((records.ts_ns == NO_TIME).sum()),
+            # Frames that hold no packet (custom blocks) have no time either; they do not count.
+            "untimed_packets": int(((records.ts_ns == NO_TIME) & (records.interface >= 0)).sum()),
             "dissected": {kind: len(rows) for kind, rows in found.events.items()},
         }
     )

@@ -22,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from parsers.pcap.packets import ACK, FIN, ICMP, RST, SYN, TCP, UDP, V4_MAPPED
+from parsers.pcap.walk import NO_TIME
 
 FLOW_KEY = ("a_hi", "a_lo", "a_port", "b_hi", "b_lo", "b_port", "proto")
 # History letters in the order Zeek would add them within one packet.
@@ -51,6 +52,7 @@ def assign_flows(packets: pl.DataFrame) -> pl.DataFrame:
     frame = packets.filter(pl.col("transport").is_in([1, 2])).select(
         "frame", "ts_ns", "src_hi", "src_lo", "dst_hi", "dst_lo", "sport", "dport", "proto",
         "flags", "seq", "window", "payload_len", "l4_at", "payload_at", "captured", "ttl",
+        "ip_version",
     )  # fmt: skip
     column = {name: frame.get_column(name).to_numpy() for name in frame.columns}
     src_hi, src_lo, dst_hi, dst_lo = (column[n] for n in ("src_hi", "src_lo", "dst_hi", "dst_lo"))
@@ -66,7 +68,9 @@ def assign_flows(packets: pl.DataFrame) -> pl.DataFrame:
         "b_lo": np.where(src_first, dst_lo, src_lo),
         "b_port": np.where(src_first, dport, sport),
     }
-    facts = _connections(_packed_keys(ends, column["proto"]), column, src_first)
+    # IPv4 is held as IPv4-mapped IPv6: the version keeps ::ffff:a.b.c.d apart from a.b.c.d.
+    family = column["proto"] | (column["ip_version"] == 6).astype(np.int16) << 8
+    facts = _connections(_packed_keys(ends, family), column, src_first)
     return frame.with_columns(
         *(pl.Series(name, values) for name, values in ends.items()),
         pl.Series("from_a", src_first),
@@ -177,7 +181,10 @@ def _scatter(values: np.ndarray, order: np.ndarray) -> np.ndarray:
 
 
 def _packed_keys(ends: dict[str, np.ndarray], proto: np.ndarray) -> pl.DataFrame:
-    """The flow key as few columns as hold it exactly: grouping hashes every column."""
+    """The flow key as few columns as hold it exactly: grouping hashes every column.
+
+    ``proto`` is the protocol, plus 256 for IPv6.
+    """
     ports = (
         (ends["a_port"].astype(np.uint64) << np.uint64(32))
         | (ends["b_port"].astype(np.uint64) << np.uint64(16))
@@ -236,6 +243,7 @@ def summarise_flows(frame: pl.DataFrame, mss: dict[int, int]) -> pl.DataFrame:
     flags = each.column("flags")
     proto, payload = each.column("proto"), each.column("payload_len")
     retransmission, ts = each.column("retransmission"), each.column("ts_ns")
+    timed = ts != NO_TIME  # untimed packets (simple packet blocks) count in no time or RTT
     orig = each.column("from_orig")
     resp = ~orig
     tcp = proto == TCP
@@ -247,7 +255,7 @@ def summarise_flows(frame: pl.DataFrame, mss: dict[int, int]) -> pl.DataFrame:
     has_mss = np.zeros(each.size, dtype=bool)
     with_syn = np.flatnonzero(flags & SYN)  # only SYNs carry the option: look up only those
     has_mss[with_syn] = np.isin(frames[with_syn], mss_keys)
-    synack_ns = each.min(ts, synack & resp)
+    synack_ns = each.min(ts, synack & resp & timed)
     synack_limit = np.where(np.ma.getmaskarray(synack_ns), np.iinfo(np.int64).min, synack_ns.data)
     # Zeek's history letters: which packets make each, on TCP only except D, T and W.
     ack_only = ((flags & (ACK | SYN | FIN | RST)) == ACK) & (payload == 0)
@@ -264,13 +272,14 @@ def summarise_flows(frame: pl.DataFrame, mss: dict[int, int]) -> pl.DataFrame:
     columns: dict[str, tuple[np.ndarray, pl.DataType]] = {
         "flow": (np.arange(each.count), pl.Int64()),
         "proto": (each.first(proto), pl.Int16()),
+        "ipv6": (each.head("ip_version") == 6, pl.Boolean()),
         "flipped": (each.head("flipped"), pl.Boolean()),
         "orig_is_a": (each.head("orig_is_a"), pl.Boolean()),
         **{name: (each.head(name), frame.schema[name]) for name in FLOW_KEY[:-1]},
         "first_frame": (each.first(frames), pl.Int64()),
         "last_frame": (each.last(frames), pl.Int64()),
-        "first_ns": (each.min(ts), pl.Int64()),
-        "last_ns": (each.max(ts), pl.Int64()),
+        "first_ns": (each.min(ts, timed, ceiling=np.iinfo(np.int64).max), pl.Int64()),
+        "last_ns": (each.max(ts, timed, floor=NO_TIME), pl.Int64()),
         "orig_packets": (each.sum(orig), pl.UInt32()),
         "resp_packets": (each.sum(resp), pl.UInt32()),
         "orig_bytes": (each.sum(np.where(orig, payload, 0)), pl.Int64()),
@@ -290,7 +299,10 @@ def summarise_flows(frame: pl.DataFrame, mss: dict[int, int]) -> pl.DataFrame:
         "orig_mss": (_mss(each.first(frames, orig & has_mss), mss_keys, mss_values), pl.Int32()),
         "resp_mss": (_mss(each.first(frames, resp & has_mss), mss_keys, mss_values), pl.Int32()),
         "synack_ns": (synack_ns, pl.Int64()),
-        "syn_ns": (each.max(ts, syn & orig & (ts <= each.spread(synack_limit))), pl.Int64()),
+        "syn_ns": (
+            each.max(ts, syn & orig & timed & (ts <= each.spread(synack_limit))),
+            pl.Int64(),
+        ),
         "first_reset_frame": (each.min(frames, rst, ceiling=NEVER), pl.Int64()),
     }
     for letter, made in letters.items():
@@ -463,9 +475,11 @@ def _state() -> pl.Expr:
 def _endpoints(flows: pl.DataFrame) -> pl.DataFrame:
     """Originator and responder addresses as text, and the Community ID of each flow."""
     column = {name: flows.get_column(name).to_numpy() for name in FLOW_KEY}
+    ipv6 = flows.get_column("ipv6").to_numpy()
     texts = _address_texts(
         np.concatenate([column["a_hi"], column["b_hi"]]),
         np.concatenate([column["a_lo"], column["b_lo"]]),
+        np.concatenate([ipv6, ipv6]),
     )
     a, b = texts.head(flows.height), texts.tail(flows.height)
     orig_is_a = pl.col("orig_is_a")
@@ -474,30 +488,33 @@ def _endpoints(flows: pl.DataFrame) -> pl.DataFrame:
         pl.when(orig_is_a).then("a_port").otherwise("b_port").alias("orig_port"),
         pl.when(orig_is_a).then(pl.lit(b)).otherwise(pl.lit(a)).alias("resp_ip"),
         pl.when(orig_is_a).then("b_port").otherwise("a_port").alias("resp_port"),
-        _community_ids(column, a, b).alias("community_id"),
+        _community_ids(column, ipv6).alias("community_id"),
     )
 
 
-def _address_texts(high: np.ndarray, low: np.ndarray) -> pl.Series:
+def _address_texts(high: np.ndarray, low: np.ndarray, ipv6: np.ndarray) -> pl.Series:
     """``address_text`` of each address, each distinct address formatted once."""
     if not len(high):
         return pl.Series(values=[], dtype=pl.String)
-    if high.any():
-        distinct, index = np.unique(np.stack([high, low], axis=1), axis=0, return_inverse=True)
-        texts = [address_text(h, lo) for h, lo in distinct.tolist()]
-    else:  # no IPv6 beyond IPv4-mapped: the low halves alone tell addresses apart, faster
+    if ipv6.any():
+        both = np.stack([high, low, ipv6.astype(np.uint64)], axis=1)
+        distinct, index = np.unique(both, axis=0, return_inverse=True)
+        texts = [address_text(h, lo, ipv6=bool(v6)) for h, lo, v6 in distinct.tolist()]
+    else:  # IPv4 alone: the low halves tell addresses apart, faster
         lows, index = np.unique(low, return_inverse=True)
         texts = [address_text(0, lo) for lo in lows.tolist()]
     return pl.Series(texts, dtype=pl.String).gather(index.reshape(-1))
 
 
-def _community_ids(column: dict[str, np.ndarray], a: pl.Series, b: pl.Series) -> pl.Series:
-    """``community_id`` of each flow's canonical ends (a before b, as the spec orders them)."""
-    count = len(a)
-    mapped_a = (column["a_hi"] == 0) & ((column["a_lo"] >> np.uint64(32)) == V4_MAPPED >> 32)
-    mapped_b = (column["b_hi"] == 0) & ((column["b_lo"] >> np.uint64(32)) == V4_MAPPED >> 32)
+def _community_ids(column: dict[str, np.ndarray], ipv6: np.ndarray) -> pl.Series:
+    """``community_id`` of each flow's canonical ends (a before b, as the spec orders them).
+
+    An IPv6 flow hashes all 16 bytes of each address, IPv4-mapped ones too; an IPv4 flow the
+    4 of the IPv4 address.
+    """
+    count = len(ipv6)
     digests = np.zeros((count, 21), dtype=np.uint8)
-    for rows, family in ((mapped_a & mapped_b, 4), (~mapped_a & ~mapped_b, 6)):
+    for rows, family in ((~ipv6, 4), (ipv6, 6)):
         picked = np.flatnonzero(rows)
         if not len(picked):
             continue
@@ -526,25 +543,27 @@ def _community_ids(column: dict[str, np.ndarray], a: pl.Series, b: pl.Series) ->
     ids[:, :2] = np.frombuffer(b"1:", dtype=np.uint8)
     ids[:, 2:29] = text[:, :27]
     ids[:, 29] = ord("=")
-    found = pl.Series(ids.view("S30").reshape(-1)).cast(pl.String)
-    # A flow between an IPv4-mapped and another IPv6 address is hashed as its texts say.
-    for row in np.flatnonzero(mapped_a != mapped_b).tolist():
-        found[row] = community_id(
-            a[row],
-            int(column["a_port"][row]),
-            b[row],
-            int(column["b_port"][row]),
-            int(column["proto"][row]),
-        )
-    return found
+    return pl.Series(ids.view("S30").reshape(-1)).cast(pl.String)
 
 
-def address_text(high: int, low: int, cache: dict[tuple[int, int], str] | None = None) -> str:
-    """The text form of an address held as two 64-bit halves (IPv4 as IPv4-mapped)."""
+def address_text(
+    high: int,
+    low: int,
+    cache: dict[tuple[int, int], str] | None = None,
+    *,
+    ipv6: bool = False,
+) -> str:
+    """The text form of an address held as two 64-bit halves (IPv4 as IPv4-mapped).
+
+    ``ipv6``: the address is from an IPv6 header, so an IPv4-mapped one is written as IPv6
+    (``::ffff:192.0.2.10``, as Wireshark writes it).
+    """
     if cache is not None and (high, low) in cache:
         return cache[(high, low)]
     if high == 0 and (low >> 32) == int(V4_MAPPED) >> 32:
         text = str(ipaddress.IPv4Address(low & 0xFFFFFFFF))
+        if ipv6:
+            text = "::ffff:" + text
     else:
         text = ipaddress.IPv6Address((high << 64) | low).compressed
     if cache is not None:

@@ -111,7 +111,7 @@ def icmp_events(
             if mtu > MAX_MTU:  # no link carries this; keep the claim in the message only
                 name = f"{name} (claimed MTU {mtu})"
                 mtu = None
-        sender = address_text(s_hi, s_lo)
+        sender = address_text(s_hi, s_lo, ipv6=version == 6)
         row: Row = {
             "ts_ns": ts_ns,
             "loginlens.record": frame,
@@ -131,7 +131,10 @@ def icmp_events(
                 (frame, "ICMP error quotes too little of the original packet to name its flow")
             )
             row["message"] = text
-            row["source.ip"], row["destination.ip"] = sender, address_text(d_hi, d_lo)
+            row["source.ip"], row["destination.ip"] = (
+                sender,
+                address_text(d_hi, d_lo, ipv6=version == 6),
+            )
             rows.append(row)
             continue
         proto, src, sport, dst, dport = quoted

@@ -3,8 +3,9 @@
 Each header layer is a fixed-width row gather (``walk.gather``) followed by
 column arithmetic, so a million packets cost a few dozen numpy operations
 rather than a million Python objects. Addresses are kept as two 64-bit halves
-(IPv4 as IPv4-mapped IPv6) so both families group and compare alike; they
-become text only for flows and events, where there are few of them.
+(IPv4 as IPv4-mapped IPv6) so both families group and compare alike, with
+``ip_version`` telling an IPv4 address from the same one mapped in an IPv6
+header; they become text only for flows and events, where there are few of them.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def decode_packets(records: Records) -> Packets:
     count = len(records)
     buffer, offset, caplen = records.buffer, records.offset, records.caplen
     notes: list[tuple[int | None, str]] = []
-    linktypes = np.asarray([i.linktype for i in records.interfaces] or [-1], dtype=np.int64)
-    link = linktypes[records.interface] if count else np.zeros(0, dtype=np.int64)
+    # Interface -1, a frame that holds no packet, takes the last entry: link type -1.
+    linktypes = np.asarray([i.linktype for i in records.interfaces] + [-1], dtype=np.int64)
+    link = linktypes[records.interface]
     # Every header is cut from the packet's first bytes, read once (by the walk for pcap).
     prefix = records.prefix if records.prefix is not None else gather(buffer, offset, PREFIX)
     ethertype, l3, vlan = _link_layer(prefix[:, :24], link, records, notes)
@@ -83,10 +85,10 @@ def decode_packets(records: Records) -> Packets:
     dst_hi, dst_lo = _address(ip, v6, 24, 16)
     extended = np.flatnonzero(v6 & np.isin(proto, list(IPV6_EXTENSIONS)))
     for index in extended.tolist():
-        proto[index], l4[index], late = _ipv6_extensions(
+        proto[index], l4[index], late, more = _ipv6_extensions(
             buffer, records, index, int(proto[index]), int(l4[index])
         )
-        later_fragment[index] = late
+        later_fragment[index], more_fragments[index] = late, more
 
     is_ip = v4 | v6
     tcp = is_ip & (proto == TCP) & ~later_fragment & (caplen >= l4 + 20)
@@ -141,7 +143,8 @@ def decode_packets(records: Records) -> Packets:
             "flags": flags,
             "seq": np.where(tcp, column(transport, 4, _BE32), 0).astype(np.int64),
             "ack": np.where(tcp, column(transport, 8, _BE32), 0).astype(np.int64),
-            "window": np.where(tcp, column(transport, 14, _BE16), -1).astype(np.int32),
+            # Widened first: np.where keeps uint16 and would make -1 (no window) 65535.
+            "window": np.where(tcp, column(transport, 14, _BE16).astype(np.int32), -1),
             "icmp_type": np.where(icmp, transport[:, 0].astype(np.int16), -1),
             "icmp_code": np.where(icmp, transport[:, 1].astype(np.int16), -1),
             "l4_at": offset + l4,
@@ -203,13 +206,16 @@ def _link_layer(
     vlan = np.full(count, -1, dtype=np.int32)
     unknown: Counter[int] = Counter()
     first_unknown: dict[int, int] = {}
-    used = np.flatnonzero(np.bincount(records.interface, minlength=len(records.interfaces)))
+    # Counted from interface -1: frames that hold no packet, and so no link layer.
+    counts = np.bincount(records.interface + 1, minlength=len(records.interfaces) + 1)
+    used = np.flatnonzero(counts[1:])
     present = sorted({records.interfaces[i].linktype for i in used.tolist()})
+    every = len(present) == 1 and not counts[0]
     kind: np.ndarray
     start: np.ndarray | int
     tag: np.ndarray | None
     for linktype in present:
-        rows = link == linktype if len(present) > 1 else np.ones(count, dtype=bool)
+        rows = np.ones(count, dtype=bool) if every else link == linktype
         if linktype == 1:
             kind, start, tag = _ethernet(head)
         elif linktype == 113:
@@ -271,19 +277,22 @@ def _loopback(head: np.ndarray, *, big_endian: bool) -> np.ndarray:
 
 def _ipv6_extensions(
     buffer: np.ndarray, records: Records, index: int, following: int, at: int
-) -> tuple[int, int, bool]:
-    """Follow IPv6 extension headers of one packet: (upper protocol, its offset, later fragment)."""
+) -> tuple[int, int, bool, bool]:
+    """Follow IPv6 extension headers of one packet: (upper protocol, its offset, later fragment,
+    more fragments follow)."""
     start = int(records.offset[index])
     data = bytes(buffer[start : start + int(records.caplen[index])])
-    later = False
+    later = more = False
     for _ in range(8):
         if following not in IPV6_EXTENSIONS or at + 8 > len(data):
             break
         if following == 44:
-            later = (int.from_bytes(data[at + 2 : at + 4], "big") >> 3) != 0
+            # Fragment offset (13 bits), 2 reserved, M: an offset of 0 with M is a first fragment.
+            field = int.from_bytes(data[at + 2 : at + 4], "big")
+            later, more = (field >> 3) != 0, (field & 1) != 0
             following, at = data[at], at + 8
         elif following == 51:
             following, at = data[at], at + (data[at + 1] + 2) * 4
         else:
             following, at = data[at], at + (data[at + 1] + 1) * 8
-    return following, at, later
+    return following, at, later, more

@@ -38,6 +38,10 @@ CHAIN_BLOCKS = 1 << 16
 PREFIX = 80
 
 _IDB, _SPB, _EPB, _OPB = 1, 3, 6, 2
+# Custom blocks (copiable and not): no packet, but Wireshark numbers each as a frame.
+_CUSTOM = (0x00000BAD, 0x40000BAD)
+# Link type, reserved and snaplen: an interface description block shorter holds no interface.
+IDB_MIN = 20
 
 
 @dataclass
@@ -60,7 +64,7 @@ class Records:
     caplen: np.ndarray  # int64: bytes captured
     origlen: np.ndarray  # int64: bytes on the wire
     ts_ns: np.ndarray  # int64 nanoseconds since the epoch; INT64_MIN when the record has none
-    interface: np.ndarray  # int32 index into ``interfaces``
+    interface: np.ndarray  # int32 index into ``interfaces``; -1: a frame that holds no packet
     interfaces: list[Interface]
     fmt: str  # "pcap" or "pcapng"
     problems: list[tuple[int | None, str]] = field(default_factory=list)
@@ -206,9 +210,7 @@ def _chain(data: memoryview, order: str, end: int) -> list[int]:
 def _walk_pcapng(buffer: np.ndarray, display: str) -> Records:
     walk = _PcapngWalk(buffer)
     walk.run()
-    return _pcapng_records(
-        buffer, walk.order, walk.packets(), walk.interfaces, walk.problems, walk.skipped
-    )
+    return _pcapng_records(buffer, walk)
 
 
 class _PcapngWalk:
@@ -230,16 +232,20 @@ class _PcapngWalk:
         self.order = PCAPNG_BYTE_ORDER[bytes(buffer[8:12])]
         self.skipped = 0
         self.kept = 0
-        # Packet blocks kept: (block offsets, block types, global interfaces) per run.
-        self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # Frames kept, packet blocks and custom blocks: (block offsets, block types, global
+        # interfaces, byte order) per run.
+        self.runs: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
 
-    def packets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Offsets, types and global interfaces of every packet block kept."""
+    def frames(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Offsets, types and global interfaces (-1: none) of every frame kept, and which of
+        them are in a section of the other byte order than the last one's (None: none are)."""
         if not self.runs:
             empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty
-        starts, kinds, interface = zip(*self.runs, strict=True)
-        return np.concatenate(starts), np.concatenate(kinds), np.concatenate(interface)
+            return empty, empty, empty, None
+        starts, kinds, interface, orders = zip(*self.runs, strict=True)
+        other = [order != self.order for order in orders]
+        swapped = np.repeat(other, [len(run) for run in starts]) if any(other) else None
+        return np.concatenate(starts), np.concatenate(kinds), np.concatenate(interface), swapped
 
     def run(self) -> None:
         position: int | None = 0
@@ -260,12 +266,14 @@ class _PcapngWalk:
                 & (starts + lengths <= self.end)
             )
             first = 0
+            # Where the next chain starts, unless a block stops the walk or restarts the chain.
             position = int(starts[-1] + lengths[-1])
             for index in np.flatnonzero(~plain).tolist():
                 self._keep(starts[first:index], kinds[first:index], head[first:index])
                 first = index + 1
-                position, rechain = self._block(int(starts[index]))
-                if position is None or rechain:
+                following, rechain = self._block(int(starts[index]))
+                if following is None or rechain:
+                    position = following
                     break
             else:
                 self._keep(starts[first:], kinds[first:], head[first:])
@@ -295,7 +303,9 @@ class _PcapngWalk:
                 )
                 self.skipped += 1
         section = np.asarray(self.section or [0], dtype=np.int64)
-        self.runs.append((starts[described], kinds[described], section[local[described]]))
+        self.runs.append(
+            (starts[described], kinds[described], section[local[described]], self.order)
+        )
         self.kept += int(described.sum())
 
     def _block(self, position: int) -> tuple[int | None, bool]:
@@ -341,9 +351,27 @@ class _PcapngWalk:
         if kind in (_EPB, _SPB, _OPB):
             block = np.asarray([position], dtype=np.int64)
             self._keep(block, np.asarray([kind]), gather(self.buffer, block, 12))
+        elif kind in _CUSTOM:
+            # A frame with no packet and no interface: later frames keep Wireshark's numbers.
+            block = np.asarray([position], dtype=np.int64)
+            self.runs.append((block, np.asarray([kind]), np.asarray([-1]), self.order))
+            self.kept += 1
         elif kind == _IDB:
+            if length < IDB_MIN:
+                self.problems.append(
+                    (
+                        self.kept + 1,
+                        f"interface description block at byte {position} is {length} bytes, "
+                        "too short for a link type and snaplen; the rest of the file "
+                        f"({end - position} bytes) was not read",
+                    )
+                )
+                return None, False
+            interface, damage = _interface(data, self.order, position, length)
+            if damage:
+                self.problems.append((self.kept + 1, damage))
             self.section.append(len(self.interfaces))
-            self.interfaces.append(_interface(data, self.order, position, length))
+            self.interfaces.append(interface)
         return position + length, section_header
 
 
@@ -382,8 +410,11 @@ def _block_chain(data: memoryview, order: str, position: int, end: int) -> list[
     return offsets
 
 
-def _interface(data: memoryview, order: str, position: int, length: int) -> Interface:
-    """An Interface Description Block: link type, snaplen, if_tsresol and if_tsoffset."""
+def _interface(
+    data: memoryview, order: str, position: int, length: int
+) -> tuple[Interface, str | None]:
+    """An Interface Description Block of at least IDB_MIN bytes, all in the file: link type,
+    snaplen, if_tsresol and if_tsoffset, and what is wrong with its options, if anything."""
     linktype, _, snaplen = struct.unpack_from(order + "HHI", data, position + 8)
     interface = Interface(linktype=linktype, snaplen=snaplen)
     option = position + 16
@@ -392,6 +423,11 @@ def _interface(data: memoryview, order: str, position: int, length: int) -> Inte
         code, size = struct.unpack_from(order + "HH", data, option)
         if code == 0:
             break
+        if option + 4 + size > stop:
+            return interface, (
+                f"interface description block at byte {position}: option {code} claims {size} "
+                "bytes, past the end of its block; it and any after it were ignored"
+            )
         value = bytes(data[option + 4 : option + 4 + size])
         if code == 9 and size >= 1:
             exponent = value[0] & 0x7F
@@ -402,38 +438,44 @@ def _interface(data: memoryview, order: str, position: int, length: int) -> Inte
         elif code == 14 and size == 8:
             interface.offset_s = struct.unpack(order + "q", value)[0]
         option += 4 + size + (-size % 4)
-    return interface
+    return interface, None
 
 
-def _pcapng_records(
-    buffer: np.ndarray,
-    order: str,
-    packets: tuple[np.ndarray, np.ndarray, np.ndarray],
-    interfaces: list[Interface],
-    problems: list[tuple[int | None, str]],
-    skipped: int,
-) -> Records:
-    starts, kinds, interface = packets[0], packets[1], packets[2].astype(np.int32)
+def _pcapng_records(buffer: np.ndarray, walk: _PcapngWalk) -> Records:
+    starts, kinds, interface, swapped = walk.frames()
+    interface = interface.astype(np.int32)
+    interfaces, problems = walk.interfaces, walk.problems
     wide = gather(buffer, starts, 28 + PREFIX)
     header = wide[:, :28]
-    u32 = np.dtype(order + "u4")
+    u32 = np.dtype(walk.order + "u4")
+
+    def field(at: int) -> np.ndarray:
+        """The 32-bit field at byte ``at`` of every block, each in its own section's order."""
+        values = column(header, at, u32)
+        if swapped is not None:
+            values[swapped] = values[swapped].byteswap()
+        return values
+
     # Enhanced and obsolete packet blocks share the timestamp and length layout.
     simple = kinds == _SPB
-    high = column(header, 12, u32).astype(np.uint64)
-    low = column(header, 16, u32).astype(np.uint64)
-    caplen = column(header, 20, u32).astype(np.int64)
-    origlen = column(header, 24, u32).astype(np.int64)
+    high = field(12).astype(np.uint64)
+    low = field(16).astype(np.uint64)
+    caplen = field(20).astype(np.int64)
+    origlen = field(24).astype(np.int64)
     offset = starts + 28
     # Obsolete packet blocks keep the same fields behind a 16-bit interface id and drop count.
-    block_length = column(header, 4, u32).astype(np.int64)
+    block_length = field(4).astype(np.int64)
     # Simple packet blocks carry only the original length; what was captured fills the block.
-    spb_origlen = column(header, 8, u32).astype(np.int64)
+    spb_origlen = field(8).astype(np.int64)
     snaplens = np.asarray([i.snaplen or MAX_RECORD for i in interfaces] or [0], dtype=np.int64)
     origlen = np.where(simple, spb_origlen, origlen)
     caplen = np.where(
         simple, np.minimum(np.minimum(spb_origlen, snaplens[interface]), block_length - 16), caplen
     )
     offset = np.where(simple, starts + 12, offset)
+    # Frames with no packet (custom blocks) capture nothing.
+    empty = np.flatnonzero(interface < 0)
+    caplen[empty], origlen[empty], offset[empty] = 0, 0, starts[empty] + 12
     room = block_length - (offset - starts) - 4
     overlong = caplen > room
     if overlong.any():
@@ -443,8 +485,9 @@ def _pcapng_records(
         )
         caplen = np.minimum(caplen, np.maximum(room, 0))
     ticks = (high << np.uint64(32)) | low
-    ts_ns = _ticks_to_ns(ticks, interface, interfaces)
-    ts_ns[simple] = NO_TIME
+    untimed = simple.copy()
+    untimed[empty] = True
+    ts_ns = _ticks_to_ns(ticks, interface, interfaces, untimed, problems)
     prefix = wide[:, 28:]
     if simple.any():  # a simple packet block's data starts at byte 12, not 28
         prefix = prefix.copy()
@@ -459,15 +502,20 @@ def _pcapng_records(
         interfaces=interfaces,
         fmt="pcapng",
         problems=problems,
-        skipped=skipped,
+        skipped=walk.skipped,
         prefix=prefix,
     )
 
 
 def _ticks_to_ns(
-    ticks: np.ndarray, interface: np.ndarray, interfaces: list[Interface]
+    ticks: np.ndarray,
+    interface: np.ndarray,
+    interfaces: list[Interface],
+    untimed: np.ndarray,
+    problems: list[tuple[int | None, str]],
 ) -> np.ndarray:
-    """Timestamps in each interface's resolution → int64 nanoseconds."""
+    """Timestamps in each interface's resolution → int64 nanoseconds; NO_TIME where
+    ``untimed`` holds or the interface's if_tsoffset takes the time past int64 nanoseconds."""
     result = np.zeros(len(ticks), dtype=np.int64)
     for index, described in enumerate(interfaces):
         rows = interface == index
@@ -490,8 +538,42 @@ def _ticks_to_ns(
                 nanos = whole * 1_000_000_000 + fraction * (1_000_000_000 // per)
             else:
                 nanos = whole * 1_000_000_000 + fraction // (per // 1_000_000_000)
-        result[rows] = nanos + described.offset_s * 1_000_000_000
+        if described.offset_s:
+            nanos = _shift(nanos, described.offset_s, untimed[rows], index, rows, problems)
+        result[rows] = nanos
+    result[untimed] = NO_TIME
     return result
+
+
+def _shift(
+    nanos: np.ndarray,
+    offset_s: int,
+    untimed: np.ndarray,
+    index: int,
+    rows: np.ndarray,
+    problems: list[tuple[int | None, str]],
+) -> np.ndarray:
+    """``nanos`` plus an interface's if_tsoffset; NO_TIME (and a problem) where the sum would
+    leave int64 nanoseconds, which numpy would wrap without a word."""
+    offset_ns, bounds = offset_s * 1_000_000_000, np.iinfo(np.int64)
+    if bounds.min < offset_ns <= bounds.max:
+        shifted = nanos + offset_ns
+        lost = (shifted < nanos) if offset_ns > 0 else (shifted > nanos)
+    else:
+        shifted, lost = nanos, np.ones(len(nanos), dtype=bool)
+    lost &= ~untimed
+    if lost.any():
+        first = int(np.flatnonzero(rows)[np.flatnonzero(lost)[0]]) + 1
+        problems.append(
+            (
+                first,
+                f"interface {index} has an if_tsoffset of {offset_s} s, which puts "
+                f"{int(lost.sum())} packet times outside the years 1677 to 2262; "
+                "they are left without a time",
+            )
+        )
+        shifted[lost] = NO_TIME
+    return shifted
 
 
 def gather(buffer: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:

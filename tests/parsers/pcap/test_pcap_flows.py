@@ -279,12 +279,6 @@ def test_ipv6_flow(write_file: Writer) -> None:
     assert (got["history"], got["state"], got["orig"]) == ("Sr", "REJ", "2001:db8::10")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="packets keeps IPv4 as IPv4-mapped IPv6, so an IPv6 packet whose address is really "
-    "::ffff:a.b.c.d is taken for IPv4: source.ip loses its IPv6 form and the Community ID hashes "
-    "4 address bytes instead of 16 (tshark: 1:kEczSziwl2uO9kyUrJySq8nBcY4=)",
-)
 def test_ipv6_packet_with_a_v4_mapped_address_stays_ipv6(write_file: Writer) -> None:
     got = connections(
         Conversation("::ffff:192.0.2.10", "2001:db8::1").handshake().packets, write_file
@@ -292,6 +286,17 @@ def test_ipv6_packet_with_a_v4_mapped_address_stays_ipv6(write_file: Writer) -> 
     assert got.select("source.ip", "network.community_id").rows() == [
         ("::ffff:192.0.2.10", "1:kEczSziwl2uO9kyUrJySq8nBcY4="),
     ]
+
+
+def test_ipv4_and_ipv6_v4_mapped_flows_of_one_five_tuple_stay_apart(write_file: Writer) -> None:
+    """Both ends IPv4-mapped: the same 5-tuple as the IPv4 flow once the addresses are IPv4."""
+    mapped = Conversation("::ffff:192.0.2.10", "::ffff:198.51.100.7").handshake()
+    plain = Conversation().handshake()
+    got = connections(mapped.packets + plain.packets, write_file)
+    assert got.select("source.ip", "destination.ip", "network.community_id").rows() == [
+        ("::ffff:192.0.2.10", "::ffff:198.51.100.7", "1:hkos6lKoSIQgms38wDDl88pikKs="),
+        (CLIENT, SERVER, "1:npjDl7c5LAS/Iw8RsFZ9DfqDvjc="),
+    ]  # both as tshark's communityid has them
 
 
 def test_zero_windows_are_counted(write_file: Writer) -> None:

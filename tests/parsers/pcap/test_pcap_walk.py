@@ -32,6 +32,7 @@ from scapy.layers.inet6 import (
 from scapy.packet import Raw
 
 from parsers.errors import ParseError
+from parsers.pcap import walk
 from parsers.pcap.capture import parse_capture
 from parsers.pcap.flows import address_text
 from parsers.pcap.packets import read_packets
@@ -271,11 +272,6 @@ def test_ip_and_transport_header_fields(write_file: Writer) -> None:
             assert (icmp_type, icmp_code) == (int(t_type), int(t_code))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="packets.decode_packets: np.where(tcp, <uint16 window>, -1) keeps the uint16 dtype, "
-    "so UDP and ICMP packets get window 65535 instead of the -1 that means 'no window'",
-)
 def test_packets_without_tcp_have_no_window(write_file: Writer) -> None:
     assert decoded(header_capture(write_file))["window"].to_list()[4:] == [-1, -1]
 
@@ -426,11 +422,6 @@ def test_simple_packet_block_is_cut_to_the_snaplen_and_untimed(write_file: Write
     assert [e["record"] for e in report.errors] == [1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="flows.summarise_flows takes min/max of ts_ns including NO_TIME (INT64_MIN) of Simple "
-    "Packet Blocks: the flow's @timestamp becomes null and event.duration wraps to ~-7.5e18 ns",
-)
 def test_untimed_packet_leaves_its_flow_time_and_duration_alone(write_file: Writer) -> None:
     synack = bytes(IP(src=SERVER, dst=CLIENT) / TCP(sport=443, dport=50000, flags="SA"))
     data = shb() + idb(101) + epb(0, T0 * 10**6, syn4()) + spb(synack)
@@ -438,6 +429,21 @@ def test_untimed_packet_leaves_its_flow_time_and_duration_alone(write_file: Writ
     ((stamp, duration),) = events.select("@timestamp", "event.duration").rows()
     assert stamp == datetime.fromtimestamp(T0, UTC)
     assert duration is None or duration >= 0
+
+
+def test_untimed_packets_make_no_flow_times_or_rtt(write_file: Writer) -> None:
+    """A flow of untimed packets has no time at all; an untimed SYN gives no RTT."""
+    synack = bytes(IP(src=SERVER, dst=CLIENT) / TCP(sport=443, dport=50000, flags="SA"))
+    data = shb() + idb(101) + spb(syn4(sport=50000)) + epb(0, T0 * 10**6, synack)
+    data += spb(syn4(sport=50001))
+    events, _ = parse_capture(write_file("t.pcapng", data), "t.pcapng")
+    got = events.sort("source.port").select(
+        "source.port", "@timestamp", "event.duration", "loginlens.flow.rtt_ms"
+    )
+    assert got.rows() == [
+        (50000, datetime.fromtimestamp(T0, UTC), 0, None),
+        (50001, None, None, None),
+    ]
 
 
 def test_unknown_blocks_between_packets_are_skipped_silently(write_file: Writer) -> None:
@@ -449,19 +455,80 @@ def test_unknown_blocks_between_packets_are_skipped_silently(write_file: Writer)
     assert (report.records, report.skipped, report.errors) == (2, 0, [])
 
 
+@pytest.mark.parametrize("order", ["<", ">"], ids=["little-endian", "big-endian"])
+def test_blocks_across_many_chains_are_each_read_once(
+    order: str, write_file: Writer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Block offsets are chained 8 at a time here: runs of packets longer than a chain, with
+    blocks that are no packets among them, and a section of each byte order."""
+    monkeypatch.setattr(walk, "CHAIN_BLOCKS", 8)
+    other = ">" if order == "<" else "<"
+    data = shb(order) + idb(101, order=order)
+    for sport in range(1, 31):
+        data += epb(0, sport, syn4(sport=sport), order)
+        if sport % 7 == 0:
+            data += block(5, struct.pack(order + "III", 0, 0, 0), order)  # statistics
+    data += shb(other) + idb(101, order=other)
+    data += b"".join(epb(0, sport, syn4(sport=sport), other) for sport in range(31, 50))
+    path = write_file("chains.pcapng", data)
+    frame = read_packets(path)
+    assert frame["sport"].to_list() == list(range(1, 50))
+    assert frame["ts_ns"].to_list() == [sport * 1000 for sport in range(1, 50)]
+
+
 @needs_tshark
-@pytest.mark.xfail(
-    strict=True,
-    reason="walk._walk_pcapng skips pcapng Custom Blocks (0x00000BAD, 0x40000BAD), but "
-    "Wireshark lists each as a frame, so every later loginlens.record is behind Wireshark's "
-    "frame number",
-)
 def test_frame_numbers_after_custom_blocks_match_wireshark(write_file: Writer) -> None:
-    data = shb() + idb(101) + epb(0, 1, syn4(sport=1)) + CUSTOM_BLOCKS[0]
-    data += epb(0, 2, syn4(sport=2)) + CUSTOM_BLOCKS[1] + epb(0, 3, syn4(sport=3))
+    data = shb() + CUSTOM_BLOCKS[1] + idb(1) + epb(0, 1, ether(syn4(sport=1))) + CUSTOM_BLOCKS[0]
+    data += epb(0, 2, ether(syn4(sport=2))) + CUSTOM_BLOCKS[1] + epb(0, 3, ether(syn4(sport=3)))
     path = write_file("cb.pcapng", data)
     theirs = [int(row[0]) for row in tshark(path, "frame.number", where="ip")]
-    assert read_packets(path)["frame"].to_list() == theirs
+    assert theirs == [2, 4, 6]
+    frame = read_packets(path)
+    assert frame.filter(pl.col("ip_version") > 0)["frame"].to_list() == theirs
+    assert frame.height == len(tshark(path, "frame.number"))
+    # A custom block holds no packet: no time, no link layer, nothing decoded.
+    nothing = frame.filter(pl.col("ip_version") == 0)
+    assert nothing.select("ts_ns", "caplen", "link", "vlan").unique().rows() == [
+        (NO_TIME, 0, -1, -1)
+    ]
+    events, report = parse_capture(path, "cb.pcapng")
+    assert sorted(events["loginlens.record"]) == theirs
+    assert (report.records, report.skipped, report.errors) == (6, 0, [])
+    assert report.details["link_types"] == ["Ethernet"]
+    assert report.details["untimed_packets"] == 0  # the custom blocks hold no packet
+
+
+@needs_tshark
+def test_custom_blocks_in_a_section_without_interfaces_are_frames(write_file: Writer) -> None:
+    path = write_file("cb.pcapng", shb(">") + shb() + CUSTOM_BLOCKS[0] + CUSTOM_BLOCKS[1])
+    assert read_packets(path)["frame"].to_list() == [1, 2]
+    assert len(tshark(path, "frame.number")) == 2
+    events, report = parse_capture(path, "cb.pcapng")
+    assert (events.height, report.records, report.errors) == (0, 2, [])
+
+
+def test_interface_block_too_short_stops_the_walk_where_it_is(write_file: Writer) -> None:
+    short = block(1, struct.pack("<HH", 1, 0))  # 16 bytes: no room for the snaplen
+    data = shb() + idb(101) + epb(0, 1, syn4(sport=1)) + short + epb(0, 2, syn4(sport=2))
+    path = write_file("short.pcapng", data)
+    assert read_packets(path)["sport"].to_list() == [1]
+    _, report = parse_capture(path, "short.pcapng")
+    assert (report.records, [e["record"] for e in report.errors]) == (1, [2])
+    assert "is 16 bytes, too short" in report.errors[0]["reason"]
+
+
+@pytest.mark.parametrize("offset", [-(10**10), 9 * 10**9])
+def test_if_tsoffset_past_int64_nanoseconds_leaves_packets_untimed(
+    offset: int, write_file: Writer
+) -> None:
+    """Beyond int64 nanoseconds, whether the offset alone or the offset plus the stamp."""
+    data = shb() + idb(101, tsresol=9, tsoffset=offset) + epb(0, T0 * 10**9, syn4())
+    data += idb(101) + epb(1, T0 * 10**6, syn4(sport=2))
+    path = write_file("far.pcapng", data)
+    assert stamps(path) == [NO_TIME, T0 * 10**9]
+    _, report = parse_capture(path, "far.pcapng")
+    assert [e["record"] for e in report.errors] == [1]
+    assert f"interface 0 has an if_tsoffset of {offset} s" in report.errors[0]["reason"]
 
 
 def two_sections(second_order: str) -> bytes:
@@ -480,12 +547,6 @@ def test_second_section_in_the_same_byte_order(write_file: Writer) -> None:
     ]  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="walk._pcapng_records reads every EPB/OPB/SPB header with the byte order of the LAST "
-    "section, so packets of an earlier section in the other byte order get garbage timestamps, "
-    "caplen and origlen",
-)
 def test_second_section_in_the_other_byte_order(write_file: Writer) -> None:
     path = write_file("s2.pcapng", two_sections(">"))
     frame = read_packets(path)
@@ -643,11 +704,6 @@ def test_ipv6_extension_headers_and_fragments(write_file: Writer) -> None:
         ]  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="packets.decode_packets sets more_fragments only for IPv4 (v4 & MF), so an IPv6 first "
-    "fragment (offset 0, M=1) has fragment=False while the IPv4 one has fragment=True",
-)
 def test_ipv6_first_fragment_is_flagged_like_ipv4(write_file: Writer) -> None:
     path = write_file("v6.pcap", pcap([(0, IPV6_FRAGMENTS[0])], linktype=229))
     assert decoded(path)["fragment"].to_list() == [True]
