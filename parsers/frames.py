@@ -18,11 +18,6 @@ def select_parallel(frame: pl.DataFrame, *exprs: Any, **named: Any) -> pl.DataFr
     return frame.lazy().select(*exprs, **named).collect(engine="streaming")
 
 
-def with_columns_parallel(frame: pl.DataFrame, *exprs: Any, **named: Any) -> pl.DataFrame:
-    """``frame.with_columns(...)``, evaluated morsel by morsel on every core."""
-    return frame.lazy().with_columns(*exprs, **named).collect(engine="streaming")
-
-
 def map_parallel(series: pl.Series, expr: pl.Expr) -> pl.Series:
     """``expr`` (written over ``pl.col(series.name)``) applied to ``series`` on every core."""
     return select_parallel(series.to_frame(), expr).to_series().alias(series.name)

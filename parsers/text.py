@@ -75,8 +75,9 @@ def read_lines(data: bytes) -> Lines:
         text = body.decode(encoding, errors="replace")
         replaced = text.count(_REPLACEMENT)
         body = text.encode("utf-8")
-    # NUL padding (preallocated or crash-cut logs) is not content: drop it and count it.
-    nul_bytes = body.count(0)
+    # NUL padding (preallocated or crash-cut logs) is not content: drop it and count it. (Finding
+    # a byte is several times faster than counting them, and most files have none.)
+    nul_bytes = body.count(0) if 0 in body else 0
     if nul_bytes:
         body = body.replace(b"\x00", b"")
     lines = _split_utf8(body)

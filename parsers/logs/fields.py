@@ -4,6 +4,12 @@ All extraction is vectorised regex over the message column (Rust regex:
 linear time, no backtracking blow-ups on hostile lines). Keywords match
 ASCII case-insensitively, ``(?i-u:...)``: Unicode case folding makes the
 regex engine several times slower and no key is spelt outside ASCII.
+
+Every pattern but the IPv4 one opens with a keyword or a URL scheme, and most
+messages hold none: one Aho-Corasick pass finds the messages that do, and the
+other messages reach those patterns as nulls, which cost nothing. Where a value
+can be had without capture groups it is, since resolving groups is the regex
+engine's slow mode.
 """
 
 from __future__ import annotations
@@ -28,28 +34,41 @@ URL = rf"""https?://(?:{MASK}|[^\s"'<>\[\]{{}}|\\^`])+"""
 URL_DOMAIN = r"^https?://(?:[^@/]*@)?(\[[0-9A-Fa-f:.]+\]|[^:/?#]+)"
 URL_PATH = r"^https?://[^/?#]+(/[^?#]*)"
 HOST = rf"""{_B}(?i-u:host|hostname|domain|server)["']?\s*[:=]\s*["']?((?:[A-Za-z0-9-]+\.)+[A-Za-z]{{2,}})"""
-IPV4 = (
-    rf"{_B}((?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){{3}}){_B}"
-)
-REQUEST_ID = rf"""{_B}(?i-u:(?:x-)?(?:request[_-]?id|req[_-]?id|trace[_-]?id))["']?\s*[:=]\s*["']?([A-Za-z0-9_.-]{{6,}})"""
+# The address is the whole match and the id the tail of it after the separator (which holds
+# no id character), so neither pattern needs a capture group.
+IPV4 = rf"{_B}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){{3}}{_B}"
+REQUEST_ID = rf"""{_B}(?i-u:(?:x-)?(?:request[_-]?id|req[_-]?id|trace[_-]?id))["']?\s*[:=]\s*["']?[A-Za-z0-9_.-]{{6,}}"""
+_REQUEST_ID_TAIL = r"[A-Za-z0-9_.-]+$"
+# Without userinfo (no "@" in the URL), the host follows the scheme directly.
+_URL_HOST = r"^https?://(?:\[[0-9A-Fa-f:.]+\]|[^:/?#]+)"
+
+# One of these (ASCII case-insensitively) is in every match of the patterns above but IPV4:
+# "code" in ERRCODE and NUMERIC_CODE, "errmsg"/"err_msg" in ERRMSG, "host"/"domain"/"server"
+# in HOST, "req"/"trace" in REQUEST_ID, "://" in URL.
+KEYWORDS = ("code", "errmsg", "err_msg", "host", "domain", "server", "req", "trace", "://")
 
 
 def extract_fields(frame: pl.LazyFrame, text: str = "message") -> pl.LazyFrame:
     """Add error, URL, host, IP and request-id columns found in ``text``; keep values already set."""
     msg = pl.col(text)
-    found_url = msg.str.extract(URL, 0).str.strip_chars_end(".,;:)")
+    keyed = pl.col("_keyed")
+    frame = frame.with_columns(
+        _keyed=pl.when(msg.str.contains_any(list(KEYWORDS), ascii_case_insensitive=True)).then(msg)
+    ).with_columns(_errcode=keyed.str.extract(ERRCODE, 1))
+    found_url = keyed.str.extract(URL, 0).str.strip_chars_end(".,;:)")
     frame = _fill(frame, {"url.full": found_url})
     url = pl.col("url.full")
     frame = frame.with_columns(
-        _errmsg=msg.str.extract_groups(ERRMSG),
-        _domain=url.str.extract(URL_DOMAIN, 1).str.to_lowercase(),
+        _errmsg=keyed.str.extract_groups(ERRMSG),
+        _domain=_url_domain(url).str.to_lowercase(),
     )
     quoted = pl.col("_errmsg").struct
+    errcode = pl.col("_errcode")
     return _fill(
         frame,
         {
             "error.code": pl.coalesce(
-                msg.str.extract(ERRCODE, 1), msg.str.extract(NUMERIC_CODE, 1)
+                errcode, pl.when(errcode.is_null()).then(keyed).str.extract(NUMERIC_CODE, 1)
             ),
             "error.message": pl.coalesce(
                 quoted.field("dq"), quoted.field("sq"), quoted.field("bare")
@@ -57,12 +76,25 @@ def extract_fields(frame: pl.LazyFrame, text: str = "message") -> pl.LazyFrame:
             "url.domain": pl.col("_domain"),
             "url.path": url.str.extract(URL_PATH, 1),
             "destination.domain": pl.coalesce(
-                msg.str.extract(HOST, 1).str.to_lowercase(), pl.col("_domain")
+                keyed.str.extract(HOST, 1).str.to_lowercase(), pl.col("_domain")
             ),
-            "related.ip": msg.str.extract(IPV4, 1),
-            "http.request.id": msg.str.extract(REQUEST_ID, 1),
+            "related.ip": msg.str.extract(IPV4, 0),
+            "http.request.id": keyed.str.extract(REQUEST_ID, 0).str.extract(_REQUEST_ID_TAIL, 0),
         },
-    ).drop("_errmsg", "_domain")
+    ).drop("_keyed", "_errcode", "_errmsg", "_domain")
+
+
+def _url_domain(url: pl.Expr) -> pl.Expr:
+    """The host of ``url``, as ``URL_DOMAIN`` captures it.
+
+    Capturing is slow where optional userinfo makes the regex ambiguous, so only URLs with an
+    "@" are captured; any other's host is the match of ``_URL_HOST`` less the scheme (the host
+    holds no ":", so the scheme is "https://" exactly when the match starts so).
+    """
+    userinfo = url.str.contains("@", literal=True)
+    scheme_and_host = pl.when(~userinfo).then(url).str.extract(_URL_HOST, 0)
+    plain = scheme_and_host.str.strip_prefix("https://").str.strip_prefix("http://")
+    return pl.coalesce(pl.when(userinfo).then(url).str.extract(URL_DOMAIN, 1), plain)
 
 
 def _fill(frame: pl.LazyFrame, found: dict[str, pl.Expr]) -> pl.LazyFrame:

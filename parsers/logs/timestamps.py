@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from parsers.frames import map_parallel
+from parsers.frames import select_parallel
 
 COMPONENTS = (
     "year", "month", "mon", "day", "yday", "hour", "minute", "second",
@@ -137,11 +137,33 @@ def parse_timestamps(
 
 
 def _naive_iso(texts: pl.Series) -> pl.Series:
-    """The commonest stamp, naive ``YYYY-MM-DD HH:MM:SS[.fff]``, by slicing; null for the rest.
+    """The commonest stamp, naive ``YYYY-MM-DD HH:MM:SS[.fff]``; null for the rest.
 
-    Slicing fixed positions is twice as fast as chrono's parser; the calendar
-    date still goes through polars' date parser, which rejects 2025-02-30.
+    polars' parser reads the whole-second part several times faster than slicing it
+    into fields would; the stamps of that shape it refuses (a "T" between date and time,
+    a leap second) are sliced at fixed positions instead. The calendar date is checked
+    either way (2025-02-30 is null).
     """
+    ts = pl.col(texts.name)
+    fraction = ts.str.slice(20, 6)
+    scale = pl.lit(10).pow(6 - fraction.str.len_chars().cast(pl.Int64))
+    micros = (fraction.cast(pl.Int64, strict=False) * scale).fill_null(0)
+    whole = ts.str.head(19).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
+    shaped = ts.str.contains(_NAIVE_ISO)
+    parsed = select_parallel(
+        texts.to_frame(),
+        naive=pl.when(shaped).then(whole + pl.duration(microseconds=micros)),
+        refused=shaped & whole.is_null(),
+    )
+    naive = parsed.get_column("naive")
+    refused = parsed.get_column("refused").arg_true()
+    if refused.is_empty():
+        return naive
+    return naive.scatter(refused, _sliced_iso(texts.gather(refused)))
+
+
+def _sliced_iso(texts: pl.Series) -> pl.Series:
+    """Stamps of the shape ``_NAIVE_ISO``, taken apart at fixed positions."""
     ts = pl.col(texts.name)
 
     def digits(start: int, length: int) -> pl.Expr:
@@ -152,8 +174,7 @@ def _naive_iso(texts: pl.Series) -> pl.Series:
     clock_ok = hour.is_between(0, 23) & minute.is_between(0, 59) & second.is_between(0, 60)
     day = ts.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
     clock = pl.duration(hours=hour, minutes=minute, seconds=second, microseconds=micros)
-    naive = pl.when(ts.str.contains(_NAIVE_ISO) & clock_ok).then(day + clock)
-    return map_parallel(texts, naive)
+    return texts.to_frame().select(pl.when(clock_ok).then(day + clock)).to_series()
 
 
 def _extract_components(texts: pl.Series, names: list[str]) -> pl.DataFrame:

@@ -1,4 +1,7 @@
-"""Random and mutated bytes never break the log parser: schema-shaped output or ParseError."""
+"""Random and mutated bytes never break the log parser: schema-shaped output or ParseError.
+
+Random text also checks the parser's shortcuts against the plain forms they stand for.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analyzer.redact import COMBINED_REPLACEMENT, RULES, redact_text
 from analyzer.schema import EVENT_SCHEMA
+from parsers.logs import fields, timestamps
 from parsers.logs.parser import parse_log
 from parsers.logs.timestamps import TimeContext
 
@@ -66,3 +71,146 @@ def test_random_text_in_every_encoding(text: str, tmp_path: Path) -> None:
         except UnicodeEncodeError:
             continue
         check(data, tmp_path)
+
+
+# Pieces of messages that put the field patterns' edges to work: keywords in any case, quotes,
+# separators, URLs with userinfo, IPv6 hosts and ports, dotted numbers, non-ASCII digits; and
+# whole key-separator-value triples, which random pieces seldom line up.
+FIELD_PIECES = [
+    "errcode", "ErrCode", "code", "qrcode", "errmsg", "host", "server", "request_id", "traceId",
+    "http://", "https://", "HTTP://", "u:pw@", "@", "[::1]", "=", ":", " = ", "'", '"', '\\"',
+    ",", ";", "}", "]", ")", ".", "/", "?", "#", ":8080", "a.b.com", "1.2.3.4", "256.1.1.1",
+    "-5", "0", "<redacted>", " ", "\n", "é", "中文", "٣", "x",
+]  # fmt: skip
+FIELD_KEYS = [
+    "errcode", "err_code", "ErrCode", "error_code", "code", "sub_code", "errmsg", "ERR_MSG", "host",
+    "Hostname", "domain", "server", "request_id", "x-request-id", "req-id", "traceId",
+]  # fmt: skip
+FIELD_SEPARATORS = ["=", ":", " = ", '"="', "':'", ": '", '="', "\t:\t", "=\n"]
+FIELD_VALUES = [
+    "60020", "-5", "0", "123456789012", "a.b.com", "Login.Example.ORG", "abc_DEF-1.2.3", "x",
+    '"quoted, msg"', "'single'", '"esc\\"aped"', '"open', "bare value; rest", "255.1.1.1", "",
+    "https://u:pw@h.example:8080/p/q?x=1#f", "http://[::1]:80/a", "http://h.example.)", "https://:1/p",
+]  # fmt: skip
+# Keys, separators and values of secrets, with the characters Unicode case folding adds to
+# "k" and "s" (Kelvin sign, long s).
+SECRET_PIECES = [
+    "token", "SECRET", "password", "code", "state", "authorization", "bearer ", "cookie",
+    "eyJa.eyJb.", "=", ":", '"', "'", "\\", '\\"', ",", ";", "&", "?", "}", "<", " ", "\t",
+    "\u212a", "\u017f", "x", "9", "é",
+]  # fmt: skip
+SECRET_KEYS = ["token", "accessToken", "app_SECRET_x", "password", "pwd", "sid", "api_key", "xsid"]
+SECRET_SEPARATORS = ["=", ":", " = ", '"="', "'='", ": ", "\t=\t"]
+SECRET_VALUES = ['"a b"', '"a\\"b"', '"open', "'a b'", "'open", "abc", "", "&x", " x", "\u212a"]
+FIELD_COLUMNS = (
+    "url.full", "error.code", "error.message", "destination.domain", "related.ip", "http.request.id"
+)  # fmt: skip
+NAIVE_ISO = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d{1,9})?$"
+
+
+def plain_fields(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """The fields as the patterns state them: every pattern on every message, groups captured."""
+    msg, url = pl.col("message"), pl.col("url.full")
+    ip = f"({fields.IPV4})"
+    request_id = fields.REQUEST_ID.replace("[A-Za-z0-9_.-]{6,}", "([A-Za-z0-9_.-]{6,})")
+    found_url = msg.str.extract(fields.URL, 0).str.strip_chars_end(".,;:)")
+    frame = frame.with_columns(url.fill_null(found_url))
+    errmsg = msg.str.extract_groups(fields.ERRMSG).struct
+    domain = url.str.extract(fields.URL_DOMAIN, 1).str.to_lowercase()
+    code = pl.coalesce(msg.str.extract(fields.ERRCODE, 1), msg.str.extract(fields.NUMERIC_CODE, 1))
+    quoted = pl.coalesce(errmsg.field("dq"), errmsg.field("sq"), errmsg.field("bare"))
+    host = msg.str.extract(fields.HOST, 1).str.to_lowercase()
+    return frame.with_columns(
+        pl.col("error.code").fill_null(code),
+        pl.col("error.message").fill_null(quoted.str.strip_chars()),
+        domain.alias("url.domain"),
+        url.str.extract(fields.URL_PATH, 1).alias("url.path"),
+        pl.col("destination.domain").fill_null(pl.coalesce(host, domain)),
+        pl.col("related.ip").fill_null(msg.str.extract(ip, 1)),
+        pl.col("http.request.id").fill_null(msg.str.extract(request_id, 1)),
+    )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    messages=st.lists(
+        st.lists(
+            st.sampled_from(FIELD_PIECES)
+            | st.tuples(
+                st.sampled_from(FIELD_KEYS),
+                st.sampled_from(FIELD_SEPARATORS),
+                st.sampled_from(FIELD_VALUES),
+            ).map("".join),
+            min_size=1,
+            max_size=8,
+        ).map(" ".join),
+        max_size=60,
+    ),
+    preset=st.sampled_from([None, "kept", "http://u@h.example/p", "[::1]"]),
+)
+def test_fields_equal_the_patterns_run_plainly(messages: list[str], preset: str | None) -> None:
+    # The keyword prefilter, the capture-free patterns and the split host lookup are shortcuts:
+    # what they find must be what the patterns find run on every message.
+    frame = pl.DataFrame(
+        {"message": messages, **{name: preset for name in FIELD_COLUMNS}},
+        schema={"message": pl.String, **dict.fromkeys(FIELD_COLUMNS, pl.String)},
+    ).lazy()
+    assert fields.extract_fields(frame).collect().equals(plain_fields(frame).collect())
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    texts=st.lists(
+        st.lists(
+            st.sampled_from(SECRET_PIECES)
+            | st.tuples(
+                st.sampled_from(SECRET_KEYS),
+                st.sampled_from(SECRET_SEPARATORS),
+                st.sampled_from(SECRET_VALUES),
+            ).map("".join),
+            max_size=8,
+        ).map("".join),
+        max_size=40,
+    )
+)
+def test_keyed_redaction_rule_masks_what_the_three_rules_do(texts: list[str]) -> None:
+    plain = "|".join(f"(?:{rule})" for rule in RULES)
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    expected = frame.select(pl.col("t").str.replace_all(plain, COMBINED_REPLACEMENT))
+    assert frame.select(redact_text(pl.col("t"))).equals(expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    parts=st.lists(
+        st.tuples(
+            st.integers(0, 9999),
+            st.integers(0, 13),
+            st.integers(0, 32),
+            st.sampled_from(" T"),
+            st.integers(0, 25),
+            st.integers(0, 61),
+            st.integers(0, 61),
+            st.sampled_from(["", ".", ".5", ",123", ".1234567", ".123456789"]),
+        ),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_iso_stamps_read_whole_equal_them_sliced(
+    parts: list[tuple[int, int, int, str, int, int, int, str]],
+) -> None:
+    # polars' parser reads most stamps; it must agree with slicing wherever it does.
+    stamps = pl.Series(
+        "ts",
+        [
+            f"{y:04d}-{mo:02d}-{d:02d}{t}{h:02d}:{mi:02d}:{s:02d}{f}"
+            for y, mo, d, t, h, mi, s, f in parts
+        ],
+    )
+    shaped = stamps.str.contains(NAIVE_ISO)
+    assert (
+        timestamps._naive_iso(stamps)
+        .filter(shaped)
+        .equals(timestamps._sliced_iso(stamps.filter(shaped)))
+    )

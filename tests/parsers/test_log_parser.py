@@ -260,6 +260,27 @@ def test_lone_json_epoch_and_clock_lines_continue_the_record_above(
     assert first["error.code"] == "60020"
 
 
+def test_lone_epoch_line_continues_its_record_after_other_formats_claimed_lines(
+    write_file: Write, utc_context: TimeContext
+) -> None:
+    # A syslog line is claimed before the generic epoch line is tried: that must not make the
+    # epoch line look like a strong claim.
+    text = "\n".join(
+        [
+            ELECTRON.format(1, "a"),
+            ELECTRON.format(2, "b"),
+            "Nov  3 09:23:38 veridian automount[7998]: lookup failed",
+            ELECTRON.format(3, "c"),
+            "1490385986 WARN disk almost full",
+            ELECTRON.format(4, "d"),
+        ]
+    )
+    events, report = parse(write_file("epoch.log", text), utc_context)
+    assert events["loginlens.record"].to_list() == [1, 2, 3, 4, 6]
+    assert events.row(3, named=True)["message"] == "c\n1490385986 WARN disk almost full"
+    assert report.details["formats"] == {"electron_log": 4, "syslog_3164": 1}
+
+
 def test_runs_of_json_lines_after_a_record_are_records(
     write_file: Write, utc_context: TimeContext
 ) -> None:
