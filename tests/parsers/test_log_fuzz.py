@@ -5,6 +5,7 @@ Random text also checks the parser's shortcuts against the plain forms they stan
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -131,20 +132,33 @@ def plain_fields(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def keyed_texts(
+    pieces: Sequence[str],
+    keys: Sequence[str],
+    separators: Sequence[str],
+    values: Sequence[str],
+    *,
+    glue: str,
+    min_parts: int,
+    max_texts: int,
+) -> st.SearchStrategy[list[str]]:
+    """Lists of texts made of loose pieces and ``key``, ``separator``, ``value`` triples."""
+    triple = st.tuples(st.sampled_from(keys), st.sampled_from(separators), st.sampled_from(values))
+    part = st.sampled_from(pieces) | triple.map("".join)
+    text = st.lists(part, min_size=min_parts, max_size=8).map(glue.join)
+    return st.lists(text, max_size=max_texts)
+
+
 @settings(max_examples=100, deadline=None)
 @given(
-    messages=st.lists(
-        st.lists(
-            st.sampled_from(FIELD_PIECES)
-            | st.tuples(
-                st.sampled_from(FIELD_KEYS),
-                st.sampled_from(FIELD_SEPARATORS),
-                st.sampled_from(FIELD_VALUES),
-            ).map("".join),
-            min_size=1,
-            max_size=8,
-        ).map(" ".join),
-        max_size=60,
+    messages=keyed_texts(
+        FIELD_PIECES,
+        FIELD_KEYS,
+        FIELD_SEPARATORS,
+        FIELD_VALUES,
+        glue=" ",
+        min_parts=1,
+        max_texts=60,
     ),
     preset=st.sampled_from([None, "kept", "http://u@h.example/p", "[::1]"]),
 )
@@ -160,17 +174,14 @@ def test_fields_equal_the_patterns_run_plainly(messages: list[str], preset: str 
 
 @settings(max_examples=100, deadline=None)
 @given(
-    texts=st.lists(
-        st.lists(
-            st.sampled_from(SECRET_PIECES)
-            | st.tuples(
-                st.sampled_from(SECRET_KEYS),
-                st.sampled_from(SECRET_SEPARATORS),
-                st.sampled_from(SECRET_VALUES),
-            ).map("".join),
-            max_size=8,
-        ).map("".join),
-        max_size=40,
+    texts=keyed_texts(
+        SECRET_PIECES,
+        SECRET_KEYS,
+        SECRET_SEPARATORS,
+        SECRET_VALUES,
+        glue="",
+        min_parts=0,
+        max_texts=40,
     )
 )
 def test_keyed_redaction_rule_masks_what_the_three_rules_do(texts: list[str]) -> None:
