@@ -5,6 +5,9 @@ TCP flows whose first payload in either direction looks like TLS or an HTTP
 request (whatever the port), the SYNs that carry an MSS option, and ICMP
 errors. Only those packets' bytes become Python objects. Each dissector
 returns event rows (``ts_ns`` plus schema columns) for ``capture``.
+
+Polars does all the selecting first (``_plan``); the dissectors then run on
+plain lists, in shares of the flows spread over the cores (``shares``).
 """
 
 from __future__ import annotations
