@@ -366,13 +366,8 @@ class _PerFlow:
 
         A ``ceiling`` above every value saves counting the packets ``where`` holds.
         """
-        if where is None:
-            return self._reduce(np.minimum, values)
         top = np.iinfo(values.dtype).max if ceiling is None else ceiling
-        found = self._reduce(np.minimum, np.where(where, values, top))
-        if ceiling is not None:
-            return np.ma.masked_array(found, mask=found == ceiling)
-        return np.ma.masked_array(found, mask=self._reduce(np.add, where.astype(np.int64)) == 0)
+        return self._extreme(np.minimum, values, where, top, ceiling is not None)
 
     def max(
         self, values: np.ndarray, where: np.ndarray | None = None, floor: int | None = None
@@ -381,12 +376,24 @@ class _PerFlow:
 
         A ``floor`` below every value saves counting the packets ``where`` holds.
         """
-        if where is None:
-            return self._reduce(np.maximum, values)
         bottom = np.iinfo(values.dtype).min if floor is None else floor
-        found = self._reduce(np.maximum, np.where(where, values, bottom))
-        if floor is not None:
-            return np.ma.masked_array(found, mask=found == floor)
+        return self._extreme(np.maximum, values, where, bottom, floor is not None)
+
+    def _extreme(
+        self,
+        ufunc: np.ufunc,
+        values: np.ndarray,
+        where: np.ndarray | None,
+        bound: int,
+        sentinel: bool,
+    ) -> np.ndarray:
+        """``ufunc`` over each flow's values where ``where`` holds; ``bound`` fills the rest
+        and, when it is a ``sentinel`` no value can equal, marks flows with none."""
+        if where is None:
+            return self._reduce(ufunc, values)
+        found = self._reduce(ufunc, np.where(where, values, bound))
+        if sentinel:
+            return np.ma.masked_array(found, mask=found == bound)
         return np.ma.masked_array(found, mask=self._reduce(np.add, where.astype(np.int64)) == 0)
 
     def _reduce(self, ufunc: np.ufunc, values: np.ndarray) -> np.ndarray:
