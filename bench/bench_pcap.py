@@ -6,7 +6,9 @@ Generates (or reuses) a realistic Ethernet capture of ``--packets`` packets
 - the bulk tier (``open_records``, ``decode_packets``, ``assign_flows``,
   ``summarise_flows``) in a fresh interpreter per run, once with polars on one
   thread (the budget is per core) and once on all of them: packets/s, MiB/s,
-  seconds per stage and peak RSS;
+  seconds per stage and peak RSS. DESIGN.md's budget is on the metadata walk
+  (walk and decode, every packet's header fields as columns); the rate with
+  flows assigned and summarised is printed beside it;
 - ``loginlens events FILE --format parquet -o OUT`` and ``loginlens analyze FILE``
   end to end (every tier, redaction, output);
 - ``tshark -r FILE -n -T fields`` extracting the same DNS, TLS, TCP and HTTP fields.
@@ -38,7 +40,7 @@ from pathlib import Path
 from bench.bench_logs import GNU_TIME, MIB, Row, _python_env, _run, _warm
 from bench.gen_capture import DEFAULT_PACKETS, DEFAULT_SEED, CaptureStats, generate, load_stats
 
-BULK_BUDGET = 1_000_000  # packets/s on one core
+BULK_BUDGET = 1_000_000  # packets/s on one core, of the metadata walk (walk and decode)
 TSHARK_BUDGET = 10.0  # tshark seconds / loginlens seconds
 TSHARK_FIELDS = (
     "frame.number", "ip.src", "ip.dst", "tcp.stream", "udp.stream", "tcp.flags", "tcp.len",
@@ -99,7 +101,7 @@ class BenchResult:
     stages: dict[str, float] = field(default_factory=dict)
     checks: list[Check] = field(default_factory=list)
     verdicts: list[str] = field(default_factory=list)
-    bulk_rate: float | None = None
+    bulk_rate: float | None = None  # packets/s of the metadata walk on one thread
     tshark_ratio: float | None = None
 
 
@@ -304,16 +306,29 @@ def cross_check(stats: CaptureStats, mine: dict[str, int], tshark: dict[str, int
     ]
 
 
-def _verdicts(bulk: Row, events: Row, analyze: Row, tshark: Row) -> tuple[list[str], float | None]:
+def metadata_rate(bulk: Row, stages: dict[str, float]) -> float | None:
+    """Packets/s of the metadata walk: records walked and their headers decoded into columns.
+
+    DESIGN.md's budget ("pcap metadata walk") covers this part of the bulk tier; flows
+    are built from its columns afterwards and are reported beside it.
+    """
+    seconds = stages.get("walk", 0.0) + stages.get("decode", 0.0)
+    return bulk.count / seconds if bulk.count and seconds else None
+
+
+def _verdicts(
+    bulk: Row, stages: dict[str, float], events: Row, analyze: Row, tshark: Row
+) -> tuple[list[str], float | None]:
     lines = []
-    rate = bulk.count / bulk.seconds if bulk.seconds and bulk.count else None
-    if rate is None:
+    rate = metadata_rate(bulk, stages)
+    if rate is None or not bulk.seconds:
         lines.append(f"verdict: bulk tier did not run ({bulk.note})")
     else:
         within = "within budget" if rate >= BULK_BUDGET else "OVER BUDGET"
         lines.append(
-            f"verdict: bulk tier {rate:,.0f} packets/s on one thread "
-            f"(budget ≥ {BULK_BUDGET:,}/s on one core) — {within}"
+            f"verdict: metadata walk (walk and decode) {rate:,.0f} packets/s on one thread "
+            f"(budget ≥ {BULK_BUDGET:,}/s on one core) — {within}; with flows assigned and "
+            f"summarised, the whole bulk tier {bulk.count / bulk.seconds:,.0f} packets/s"
         )
     ratio = None
     for row in (events, analyze):
@@ -414,7 +429,7 @@ def run(
         mine = _loginlens_counts(events_path) if events.count else {}
     print("timing tshark ...", flush=True)
     tshark, theirs = bench_tshark(path, repeat)
-    verdicts, ratio = _verdicts(bulk_one, events, analyze, tshark)
+    verdicts, ratio = _verdicts(bulk_one, stages, events, analyze, tshark)
     result = BenchResult(
         path=path,
         stats=stats,
@@ -422,9 +437,7 @@ def run(
         stages=stages,
         checks=cross_check(stats, mine, theirs),
         verdicts=verdicts,
-        bulk_rate=bulk_one.count / bulk_one.seconds
-        if bulk_one.seconds and bulk_one.count
-        else None,
+        bulk_rate=metadata_rate(bulk_one, stages),
         tshark_ratio=ratio,
     )
     print_table(result, repeat, (load_before, os.getloadavg()[0]))

@@ -1,10 +1,12 @@
 """Walk pcap and pcapng records into arrays: where each packet's bytes are, and when.
 
-The walk is the only per-record Python loop of the packet reader: it follows
-the length fields from record to record and keeps each record's offset. Every
-other header field is then gathered for all records at once with numpy
-(``packets``). A damaged file is read as far as its structure can be trusted;
-what is lost is reported with the frame number Wireshark would show.
+The walk follows the length fields from record to record and keeps each
+record's offset, then copies every record's first bytes; those two per-record
+loops are compiled (``_records.c``) where the install could build it, and run
+as the Python twins below where it could not. Every other header field is then
+read for all records at once with numpy (``packets``). A damaged file is read
+as far as its structure can be trusted; what is lost is reported with the
+frame number Wireshark would show.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from parsers.errors import ParseError
+
+try:
+    from parsers.pcap import _records as compiled
+except ImportError:  # installed without a C compiler: the Python loops do the same, slower
+    compiled = None  # type: ignore[assignment]
 
 # Classic pcap: magic → (byte order, ticks per second).
 PCAP_MAGICS = {
@@ -139,7 +146,7 @@ def _pcap_records(
     is cut or claims too much is then found for all at once.
     """
     end = len(buffer)
-    starts = np.asarray(_chain(buffer.data, order, end), dtype=np.int64)
+    starts = _chain(buffer, order, end)
     # Offsets only grow, so those without room for a header are the last ones.
     inside = int(np.searchsorted(starts, end - 16, side="right"))
     header = gather(buffer, starts[:inside], 16 + PREFIX)
@@ -175,11 +182,21 @@ def _pcap_records(
     return starts[:first], header[:first]
 
 
-def _chain(data: memoryview, order: str, end: int) -> list[int]:
+def _chain(buffer: np.ndarray, order: str, end: int) -> np.ndarray:
     """Record offsets from byte 24, each the one before plus 16 and its caplen, unchecked.
 
     It stops when a caplen would be read past the end; the last offsets may be garbage.
     """
+    if compiled is None:
+        return np.asarray(_chain_python(buffer.data, order, end), dtype=np.int64)
+    # Every record takes at least 16 bytes; pages of the array never written cost nothing.
+    offsets = np.empty(max((end - 24) // 16 + 2, 1), dtype=np.int64)
+    count = compiled.chain(buffer, offsets, 24, end, 8, 16, len(offsets), order == ">")
+    return offsets[:count].copy()
+
+
+def _chain_python(data: memoryview, order: str, end: int) -> list[int]:
+    """``_chain`` as a Python loop."""
     if (order == "<") != (sys.byteorder == "little"):
         caplen_at = struct.Struct(order + "I").unpack_from
         offsets = []
@@ -250,9 +267,7 @@ class _PcapngWalk:
     def run(self) -> None:
         position: int | None = 0
         while position is not None:
-            starts = np.asarray(
-                _block_chain(self.data, self.order, position, self.end), dtype=np.int64
-            )
+            starts = _block_chain(self.buffer, self.order, position, self.end)
             head = gather(self.buffer, starts, 12)
             u32 = np.dtype(self.order + "u4")
             kinds = column(head, 0, u32).astype(np.int64)
@@ -375,12 +390,21 @@ class _PcapngWalk:
         return position + length, section_header
 
 
-def _block_chain(data: memoryview, order: str, position: int, end: int) -> list[int]:
+def _block_chain(buffer: np.ndarray, order: str, position: int, end: int) -> np.ndarray:
     """Up to CHAIN_BLOCKS block offsets from ``position``, each the one before plus its length.
 
     Unchecked: it stops early where a length would be read past the end, offsets after a
     damaged block are garbage, and a zero length repeats an offset (the cap bounds that).
     """
+    if compiled is None:
+        return np.asarray(_block_chain_python(buffer.data, order, position, end), dtype=np.int64)
+    offsets = np.empty(CHAIN_BLOCKS, dtype=np.int64)
+    count = compiled.chain(buffer, offsets, position, end, 4, 0, CHAIN_BLOCKS, order == ">")
+    return offsets[:count]
+
+
+def _block_chain_python(data: memoryview, order: str, position: int, end: int) -> list[int]:
+    """``_block_chain`` as a Python loop."""
     offsets: list[int] = []
     keep = offsets.append
     if (order == "<") != (sys.byteorder == "little"):
@@ -578,6 +602,15 @@ def _shift(
 
 def gather(buffer: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     """Rows of ``width`` bytes from each start; bytes past the end of the file read as zero."""
+    if compiled is not None:
+        rows = np.empty((len(starts), width), dtype=np.uint8)
+        compiled.gather(buffer, np.ascontiguousarray(starts, dtype=np.int64), rows, width)
+        return rows
+    return _gather_python(buffer, starts, width)
+
+
+def _gather_python(buffer: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """``gather`` with numpy."""
     if len(starts) == 0:
         return np.zeros((0, width), dtype=np.uint8)
     size = len(buffer)
