@@ -102,9 +102,243 @@ static PyObject *gather(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+
+/* ------------------------------------------------------------------ header decoding */
+
+/* Bytes of the file as walk.gather reads them: past the end they read as zero. */
+typedef struct {
+    const uint8_t *bytes;
+    int64_t size;
+} File;
+
+static uint32_t byte_at(const File *file, int64_t at)
+{
+    return at >= 0 && at < file->size ? file->bytes[at] : 0;
+}
+
+static uint32_t be16(const File *file, int64_t at)
+{
+    return byte_at(file, at) << 8 | byte_at(file, at + 1);
+}
+
+static uint32_t be32(const File *file, int64_t at)
+{
+    return be16(file, at) << 16 | be16(file, at + 2);
+}
+
+static uint64_t be64(const File *file, int64_t at)
+{
+    return (uint64_t)be32(file, at) << 32 | be32(file, at + 4);
+}
+
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86DD
+#define V4_MAPPED 0x0000FFFF00000000ULL
+#define PREFETCH_AHEAD 8
+
+static int is_vlan_tag(uint32_t kind) { return kind == 0x8100 || kind == 0x88A8 || kind == 0x9100; }
+
+static int is_ipv6_extension(uint32_t kind)
+{
+    return kind == 0 || kind == 43 || kind == 44 || kind == 51 || kind == 60 || kind == 135 ||
+           kind == 139 || kind == 140;
+}
+
+/* The columns decode fills, in the order packets.COLUMNS lists them. */
+enum {
+    C_VLAN, C_IP_VERSION, C_SRC_HI, C_SRC_LO, C_DST_HI, C_DST_LO, C_PROTO, C_TTL, C_IP_ID,
+    C_DF, C_FRAGMENT, C_SPORT, C_DPORT, C_FLAGS, C_SEQ, C_ACK, C_WINDOW, C_ICMP_TYPE,
+    C_ICMP_CODE, C_L4_AT, C_PAYLOAD_AT, C_PAYLOAD_LEN, C_CAPTURED, C_TRANSPORT, C_COUNT
+};
+static const Py_ssize_t column_width[C_COUNT] = {
+    4, 1, 8, 8, 8, 8, 2, 1, 4, 1, 1, 4, 4, 1, 8, 8, 4, 2, 2, 8, 8, 8, 8, 1,
+};
+
+/* decode(data, offset, caplen, link, columns) -> (cut, first_cut)
+ *
+ * The link, IP and transport headers of every packet, as packets._decode_numpy reads them:
+ * every field is read from the file at the packet's offset whatever its caplen (a field
+ * the caplen does not cover is then masked by the checks that use caplen). ``columns`` is
+ * a tuple of writable arrays of the widths above. Returns how many IP packets the snap
+ * length cut before their transport header, and the index of the first (-1: none).
+ */
+static PyObject *decode(PyObject *self, PyObject *args)
+{
+    Py_buffer data, offsets, caplens, links;
+    PyObject *columns;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*O!", &data, &offsets, &caplens, &links, &PyTuple_Type,
+                          &columns))
+        return NULL;
+    Py_buffer out[C_COUNT];
+    int held = 0, ok = PyTuple_GET_SIZE(columns) == C_COUNT;
+    Py_ssize_t count = offsets.len / (Py_ssize_t)sizeof(int64_t);
+    ok = ok && caplens.len == offsets.len && links.len == offsets.len;
+    for (; ok && held < C_COUNT; held++) {
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(columns, held), &out[held],
+                               PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
+            ok = 0;
+            break;
+        }
+        ok = out[held].len == count * column_width[held];
+    }
+    if (ok) {
+        held = C_COUNT;
+    } else if (held < C_COUNT && !PyErr_Occurred()) {
+        held++; /* the last buffer taken was the wrong size */
+    }
+    if (!ok) {
+        for (int i = 0; i < held; i++)
+            PyBuffer_Release(&out[i]);
+        PyBuffer_Release(&data);
+        PyBuffer_Release(&offsets);
+        PyBuffer_Release(&caplens);
+        PyBuffer_Release(&links);
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "decode: arrays of the wrong size");
+        return NULL;
+    }
+    const File file = {data.buf, data.len};
+    const int64_t *offset = offsets.buf, *caplen = caplens.buf, *link = links.buf;
+    int32_t *vlan = out[C_VLAN].buf, *ip_id = out[C_IP_ID].buf, *sport = out[C_SPORT].buf,
+            *dport = out[C_DPORT].buf, *window = out[C_WINDOW].buf;
+    int8_t *ip_version = out[C_IP_VERSION].buf, *transport = out[C_TRANSPORT].buf;
+    uint8_t *ttl = out[C_TTL].buf, *df = out[C_DF].buf, *fragment = out[C_FRAGMENT].buf,
+            *flags = out[C_FLAGS].buf;
+    uint64_t *src_hi = out[C_SRC_HI].buf, *src_lo = out[C_SRC_LO].buf,
+             *dst_hi = out[C_DST_HI].buf, *dst_lo = out[C_DST_LO].buf;
+    int16_t *proto_out = out[C_PROTO].buf, *icmp_type = out[C_ICMP_TYPE].buf,
+            *icmp_code = out[C_ICMP_CODE].buf;
+    int64_t *seq = out[C_SEQ].buf, *ack = out[C_ACK].buf, *l4_at = out[C_L4_AT].buf,
+            *payload_at = out[C_PAYLOAD_AT].buf, *payload_len = out[C_PAYLOAD_LEN].buf,
+            *captured = out[C_CAPTURED].buf;
+    Py_ssize_t cut = 0, first_cut = -1;
+
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < count; i++) {
+        /* Packets lie far apart in a large file: ask for a later one's headers early. */
+        if (i + PREFETCH_AHEAD < count && offset[i + PREFETCH_AHEAD] >= 0 &&
+            offset[i + PREFETCH_AHEAD] + 64 < file.size) {
+            __builtin_prefetch(file.bytes + offset[i + PREFETCH_AHEAD]);
+            __builtin_prefetch(file.bytes + offset[i + PREFETCH_AHEAD] + 63);
+        }
+        const int64_t at = offset[i], cap = caplen[i], type = link[i];
+        uint32_t ethertype = 0;
+        int64_t l3 = 0;
+        int32_t tag = -1;
+        if (type == 1) { /* Ethernet II, up to two 802.1Q/802.1ad tags */
+            ethertype = be16(&file, at + 12);
+            l3 = 14;
+            for (int depth = 0; depth < 2 && is_vlan_tag(ethertype); depth++) {
+                if (depth == 0)
+                    tag = (int32_t)(be16(&file, at + 14) & 0x0FFF);
+                ethertype = be16(&file, at + 14 + 4 * depth + 2);
+                l3 += 4;
+            }
+        } else if (type == 113) { /* Linux cooked (SLL) */
+            ethertype = be16(&file, at + 14);
+            l3 = 16;
+        } else if (type == 276) { /* SLL2 */
+            ethertype = be16(&file, at);
+            l3 = 20;
+        } else if (type == 0 || type == 108) { /* BSD loopback: the capturing host's order */
+            uint32_t family = be32(&file, at);
+            if (type == 0) {
+                uint32_t swapped = __builtin_bswap32(family);
+                if (swapped < 0x10000)
+                    family = swapped;
+            }
+            int ipv6 = family == 10 || family == 23 || family == 24 || family == 26 ||
+                       family == 28 || family == 30;
+            ethertype = family == 2 ? ETHERTYPE_IPV4 : ipv6 ? ETHERTYPE_IPV6 : 0;
+            l3 = 4;
+        } else if (type == 12 || type == 14 || type == 101 || type == 228 || type == 229) {
+            uint32_t nibble = byte_at(&file, at) >> 4;
+            ethertype = nibble == 4 ? ETHERTYPE_IPV4 : nibble == 6 ? ETHERTYPE_IPV6 : 0;
+        }
+        vlan[i] = tag;
+
+        const int64_t ip = at + l3;
+        const uint32_t first = byte_at(&file, ip), version = first >> 4;
+        const int v4 = ethertype == ETHERTYPE_IPV4 && version == 4 && cap >= l3 + 20;
+        const int v6 = ethertype == ETHERTYPE_IPV6 && version == 6 && cap >= l3 + 40;
+        const uint32_t fragment_field = be16(&file, ip + 6);
+        uint32_t proto = v4 ? byte_at(&file, ip + 9) : v6 ? byte_at(&file, ip + 6) : 0;
+        int64_t l4 = v4 ? l3 + (int64_t)(first & 0x0F) * 4 : l3 + 40;
+        const int64_t ip_end =
+            v4 ? l3 + be16(&file, ip + 2) : l3 + 40 + (int64_t)be16(&file, ip + 4);
+        int later = v4 && (fragment_field & 0x1FFF) != 0;
+        int more = v4 && (fragment_field & 0x2000) != 0;
+        src_hi[i] = v6 ? be64(&file, ip + 8) : 0;
+        src_lo[i] = v6 ? be64(&file, ip + 16) : V4_MAPPED | be32(&file, ip + 12);
+        dst_hi[i] = v6 ? be64(&file, ip + 24) : 0;
+        dst_lo[i] = v6 ? be64(&file, ip + 32) : V4_MAPPED | be32(&file, ip + 16);
+        if (v6 && is_ipv6_extension(proto)) {
+            /* Bounded by the bytes captured, as packets._ipv6_extensions reads them. */
+            int64_t present = cap < file.size - at ? cap : file.size - at;
+            for (int hop = 0; hop < 8 && is_ipv6_extension(proto) && l4 + 8 <= present; hop++) {
+                uint32_t next = byte_at(&file, at + l4);
+                if (proto == 44) {
+                    uint32_t field = be16(&file, at + l4 + 2);
+                    later = (field >> 3) != 0;
+                    more = (field & 1) != 0;
+                    l4 += 8;
+                } else if (proto == 51) {
+                    l4 += ((int64_t)byte_at(&file, at + l4 + 1) + 2) * 4;
+                } else {
+                    l4 += ((int64_t)byte_at(&file, at + l4 + 1) + 1) * 8;
+                }
+                proto = next;
+            }
+        }
+        const int is_ip = v4 || v6, whole = is_ip && !later;
+        const int tcp = whole && proto == 6 && cap >= l4 + 20;
+        const int udp = whole && proto == 17 && cap >= l4 + 8;
+        const int icmp = whole && (proto == 1 || proto == 58) && cap >= l4 + 4;
+        const int carried = tcp || udp || icmp, ports = tcp || udp;
+        const int64_t l4_file = at + l4;
+        const int64_t header = tcp ? (int64_t)(byte_at(&file, l4_file + 12) >> 4) * 4 : 8;
+        const int64_t payload = l4 + header;
+        const int64_t wire_end = is_ip ? ip_end : cap;
+        const int64_t seen = (wire_end < cap ? wire_end : cap) - payload;
+        payload_len[i] = carried && wire_end > payload ? wire_end - payload : 0;
+        captured[i] = carried && seen > 0 ? seen : 0;
+        if (whole && !carried && (proto == 6 || proto == 17 || proto == 1 || proto == 58)) {
+            if (!cut++)
+                first_cut = i;
+        }
+        ip_version[i] = v4 ? 4 : v6 ? 6 : 0;
+        proto_out[i] = is_ip ? (int16_t)proto : -1;
+        ttl[i] = v4 ? (uint8_t)byte_at(&file, ip + 8) : v6 ? (uint8_t)byte_at(&file, ip + 7) : 0;
+        ip_id[i] = v4 ? (int32_t)be16(&file, ip + 4) : 0;
+        df[i] = v4 && (fragment_field & 0x4000) != 0;
+        fragment[i] = later || more;
+        sport[i] = ports ? (int32_t)be16(&file, l4_file) : 0;
+        dport[i] = ports ? (int32_t)be16(&file, l4_file + 2) : 0;
+        flags[i] = tcp ? (uint8_t)byte_at(&file, l4_file + 13) : 0;
+        seq[i] = tcp ? be32(&file, l4_file + 4) : 0;
+        ack[i] = tcp ? be32(&file, l4_file + 8) : 0;
+        window[i] = tcp ? (int32_t)be16(&file, l4_file + 14) : -1;
+        icmp_type[i] = icmp ? (int16_t)byte_at(&file, l4_file) : -1;
+        icmp_code[i] = icmp ? (int16_t)byte_at(&file, l4_file + 1) : -1;
+        l4_at[i] = l4_file;
+        payload_at[i] = at + payload;
+        transport[i] = tcp ? 1 : udp ? 2 : icmp ? 3 : 0;
+    }
+    Py_END_ALLOW_THREADS
+
+    for (int i = 0; i < C_COUNT; i++)
+        PyBuffer_Release(&out[i]);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&offsets);
+    PyBuffer_Release(&caplens);
+    PyBuffer_Release(&links);
+    return Py_BuildValue("nn", cut, first_cut);
+}
+
 static PyMethodDef methods[] = {
     {"chain", chain, METH_VARARGS, "Record offsets chained from their length fields."},
     {"gather", gather, METH_VARARGS, "Fixed-width rows of bytes at given offsets."},
+    {"decode", decode, METH_VARARGS, "Link, IP and transport header fields of every packet."},
     {NULL, NULL, 0, NULL},
 };
 

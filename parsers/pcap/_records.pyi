@@ -12,3 +12,11 @@ def chain(
     /,
 ) -> int: ...
 def gather(data: np.ndarray, starts: np.ndarray, out: np.ndarray, width: int, /) -> None: ...
+def decode(
+    data: np.ndarray,
+    offset: np.ndarray,
+    caplen: np.ndarray,
+    link: np.ndarray,
+    columns: tuple[np.ndarray, ...],
+    /,
+) -> tuple[int, int]: ...

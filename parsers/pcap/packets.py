@@ -10,13 +10,13 @@ header; they become text only for flows and events, where there are few of them.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from parsers.pcap import native
 from parsers.pcap.walk import PREFIX, Records, column, gather, open_records
 
 LINK_NAMES = {
@@ -40,6 +40,16 @@ V4_MAPPED = np.uint64(0x0000FFFF00000000)
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
 _BE16, _BE32, _BE64 = np.dtype(">u2"), np.dtype(">u4"), np.dtype(">u8")
+# What the compiled decoder (native.compiled.decode) fills per packet, in its order; the frame
+# puts frame, ts_ns, caplen, origlen and link before them.
+COLUMNS = {
+    "vlan": np.int32, "ip_version": np.int8, "src_hi": np.uint64, "src_lo": np.uint64,
+    "dst_hi": np.uint64, "dst_lo": np.uint64, "proto": np.int16, "ttl": np.uint8,
+    "ip_id": np.int32, "df": np.bool_, "fragment": np.bool_, "sport": np.int32,
+    "dport": np.int32, "flags": np.uint8, "seq": np.int64, "ack": np.int64, "window": np.int32,
+    "icmp_type": np.int16, "icmp_code": np.int16, "l4_at": np.int64, "payload_at": np.int64,
+    "payload_len": np.int64, "captured": np.int64, "transport": np.int8,
+}  # fmt: skip
 # More header offsets than this among the packets and gathering them is quicker than slicing.
 MAX_PLACES = 8
 
@@ -60,15 +70,79 @@ def read_packets(path: Path) -> pl.DataFrame:
 
 def decode_packets(records: Records) -> Packets:
     """Decode the headers of every record; undecodable packets keep their row, flagged."""
+    if native.compiled is None:
+        return _decode_numpy(records)
+    count = len(records)
+    link = _links(records)
+    notes = _unknown_links(link, records)
+    columns: dict[str, np.ndarray] = {
+        name: np.empty(count, dtype) for name, dtype in COLUMNS.items()
+    }
+    cut, first_cut = native.compiled.decode(
+        records.buffer,
+        np.ascontiguousarray(records.offset, dtype=np.int64),
+        np.ascontiguousarray(records.caplen, dtype=np.int64),
+        link,
+        tuple(columns.values()),
+    )
+    if cut:
+        notes.append(_cut_note(cut, first_cut))
+    frame = pl.DataFrame(
+        {
+            "frame": np.arange(1, count + 1, dtype=np.int64),
+            "ts_ns": records.ts_ns,
+            "caplen": records.caplen,
+            "origlen": records.origlen,
+            "link": link.astype(np.int32),
+            **columns,
+        }
+    )
+    return Packets(frame=frame, records=records, notes=notes)
+
+
+def _links(records: Records) -> np.ndarray:
+    """Every packet's link type; -1 for a frame that holds no packet (interface -1)."""
+    linktypes = np.asarray([i.linktype for i in records.interfaces] + [-1], dtype=np.int64)
+    link: np.ndarray = linktypes[records.interface]
+    return link
+
+
+def _unknown_links(link: np.ndarray, records: Records) -> list[tuple[int | None, str]]:
+    """A note for each link type among the packets that loginlens cannot decode."""
+    # Counted from interface -1: frames that hold no packet, and so no link layer.
+    used = np.flatnonzero(np.bincount(records.interface + 1)[1:])
+    present = {records.interfaces[i].linktype for i in used.tolist()}
+    notes: list[tuple[int | None, str]] = []
+    for linktype in sorted(present - set(LINK_NAMES) - {-1}):
+        rows = np.flatnonzero(link == linktype)
+        notes.append(
+            (
+                int(rows[0]) + 1,
+                f"{len(rows)} packets have link type {linktype}, which loginlens cannot decode; "
+                "they were counted but not dissected",
+            )
+        )
+    return notes
+
+
+def _cut_note(count: int, first: int) -> tuple[int | None, str]:
+    return (
+        first + 1,
+        f"{count} packets were cut by the snapshot length before their transport header; "
+        "they count in no flow",
+    )
+
+
+def _decode_numpy(records: Records) -> Packets:
+    """``decode_packets`` with numpy, a few dozen operations over all packets: the twin of the
+    compiled decoder, used where the install could not build it."""
     count = len(records)
     buffer, offset, caplen = records.buffer, records.offset, records.caplen
-    notes: list[tuple[int | None, str]] = []
-    # Interface -1, a frame that holds no packet, takes the last entry: link type -1.
-    linktypes = np.asarray([i.linktype for i in records.interfaces] + [-1], dtype=np.int64)
-    link = linktypes[records.interface]
+    link = _links(records)
+    notes = _unknown_links(link, records)
     # Every header is cut from the packet's first bytes, read once (by the walk for pcap).
     prefix = records.prefix if records.prefix is not None else gather(buffer, offset, PREFIX)
-    ethertype, l3, vlan = _link_layer(prefix[:, :24], link, records, notes)
+    ethertype, l3, vlan = _link_layer(prefix[:, :24], link, records)
 
     ip = _window(buffer, offset, prefix, l3, 40)
     version = ip[:, 0] >> 4
@@ -113,13 +187,7 @@ def decode_packets(records: Records) -> Packets:
 
     cut = is_ip & ~later_fragment & ~(tcp | udp | icmp) & np.isin(proto, [TCP, UDP, ICMP, ICMPV6])
     if cut.any():
-        notes.append(
-            (
-                int(np.flatnonzero(cut)[0]) + 1,
-                f"{int(cut.sum())} packets were cut by the snapshot length before their "
-                "transport header; they count in no flow",
-            )
-        )
+        notes.append(_cut_note(int(cut.sum()), int(np.flatnonzero(cut)[0])))
     frame = pl.DataFrame(
         {
             "frame": np.arange(1, count + 1, dtype=np.int64),
@@ -197,15 +265,13 @@ def _address(ip: np.ndarray, v6: np.ndarray, at6: int, at4: int) -> tuple[np.nda
 
 
 def _link_layer(
-    head: np.ndarray, link: np.ndarray, records: Records, notes: list[tuple[int | None, str]]
+    head: np.ndarray, link: np.ndarray, records: Records
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per packet: the ethertype of what the link carries, where it starts, and its VLAN id."""
     count = len(head)
     ethertype = np.zeros(count, dtype=np.int64)
     l3 = np.zeros(count, dtype=np.int64)
     vlan = np.full(count, -1, dtype=np.int32)
-    unknown: Counter[int] = Counter()
-    first_unknown: dict[int, int] = {}
     # Counted from interface -1: frames that hold no packet, and so no link layer.
     counts = np.bincount(records.interface + 1, minlength=len(records.interfaces) + 1)
     used = np.flatnonzero(counts[1:])
@@ -228,22 +294,12 @@ def _link_layer(
             nibble = head[:, 0] >> 4
             kind = np.where(nibble == 4, ETHERTYPE_IPV4, np.where(nibble == 6, ETHERTYPE_IPV6, 0))
             start, tag = 0, None
-        else:
-            unknown[linktype] = int(rows.sum())
-            first_unknown[linktype] = int(np.flatnonzero(rows)[0]) + 1
+        else:  # noted by _unknown_links
             continue
         ethertype[rows] = np.asarray(kind)[rows] if np.ndim(kind) else kind
         l3[rows] = np.asarray(start)[rows] if np.ndim(start) else start
         if tag is not None:
             vlan[rows] = tag[rows]
-    for linktype, packets in unknown.items():
-        notes.append(
-            (
-                first_unknown[linktype],
-                f"{packets} packets have link type {linktype}, which loginlens cannot decode; "
-                "they were counted but not dissected",
-            )
-        )
     return ethertype, l3, vlan
 
 

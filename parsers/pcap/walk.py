@@ -2,8 +2,8 @@
 
 The walk follows the length fields from record to record and keeps each
 record's offset, then copies every record's first bytes; those two per-record
-loops are compiled (``_records.c``) where the install could build it, and run
-as the Python twins below where it could not. Every other header field is then
+loops are compiled (``_records.c``, see ``native``) where the install could
+build them, and run as the Python twins below where it could not. Every other header field is then
 read for all records at once with numpy (``packets``). A damaged file is read
 as far as its structure can be trusted; what is lost is reported with the
 frame number Wireshark would show.
@@ -20,11 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from parsers.errors import ParseError
-
-try:
-    from parsers.pcap import _records as compiled
-except ImportError:  # installed without a C compiler: the Python loops do the same, slower
-    compiled = None  # type: ignore[assignment]
+from parsers.pcap import native
 
 # Classic pcap: magic → (byte order, ticks per second).
 PCAP_MAGICS = {
@@ -131,7 +127,7 @@ def _walk_pcap(buffer: np.ndarray, display: str) -> Records:
         fmt="pcap",
         problems=problems,
         skipped=sum(1 for frame, _ in problems if frame is not None),
-        prefix=wide[:, 16:],
+        prefix=wide[:, 16:] if wide.shape[1] > 16 else None,
     )
     return records
 
@@ -149,7 +145,8 @@ def _pcap_records(
     starts = _chain(buffer, order, end)
     # Offsets only grow, so those without room for a header are the last ones.
     inside = int(np.searchsorted(starts, end - 16, side="right"))
-    header = gather(buffer, starts[:inside], 16 + PREFIX)
+    # The compiled header decoder reads the packets where they lie; numpy's needs their heads.
+    header = gather(buffer, starts[:inside], 16 + (PREFIX if native.compiled is None else 0))
     caplen = column(header, 8, np.dtype(order + "u4")).astype(np.int64)
     wrong = np.flatnonzero((caplen > MAX_RECORD) | (starts[:inside] + 16 + caplen > end))
     first = int(wrong[0]) if len(wrong) else inside
@@ -187,11 +184,11 @@ def _chain(buffer: np.ndarray, order: str, end: int) -> np.ndarray:
 
     It stops when a caplen would be read past the end; the last offsets may be garbage.
     """
-    if compiled is None:
+    if native.compiled is None:
         return np.asarray(_chain_python(buffer.data, order, end), dtype=np.int64)
     # Every record takes at least 16 bytes; pages of the array never written cost nothing.
     offsets = np.empty(max((end - 24) // 16 + 2, 1), dtype=np.int64)
-    count = compiled.chain(buffer, offsets, 24, end, 8, 16, len(offsets), order == ">")
+    count = native.compiled.chain(buffer, offsets, 24, end, 8, 16, len(offsets), order == ">")
     return offsets[:count].copy()
 
 
@@ -396,10 +393,10 @@ def _block_chain(buffer: np.ndarray, order: str, position: int, end: int) -> np.
     Unchecked: it stops early where a length would be read past the end, offsets after a
     damaged block are garbage, and a zero length repeats an offset (the cap bounds that).
     """
-    if compiled is None:
+    if native.compiled is None:
         return np.asarray(_block_chain_python(buffer.data, order, position, end), dtype=np.int64)
     offsets = np.empty(CHAIN_BLOCKS, dtype=np.int64)
-    count = compiled.chain(buffer, offsets, position, end, 4, 0, CHAIN_BLOCKS, order == ">")
+    count = native.compiled.chain(buffer, offsets, position, end, 4, 0, CHAIN_BLOCKS, order == ">")
     return offsets[:count]
 
 
@@ -513,9 +510,11 @@ def _pcapng_records(buffer: np.ndarray, walk: _PcapngWalk) -> Records:
     untimed[empty] = True
     ts_ns = _ticks_to_ns(ticks, interface, interfaces, untimed, problems)
     prefix = wide[:, 28:]
-    if simple.any():  # a simple packet block's data starts at byte 12, not 28
+    # Simple packet blocks' data, and custom blocks' (none), start at byte 12, not 28.
+    moved = simple | (interface < 0)
+    if moved.any():
         prefix = prefix.copy()
-        prefix[simple] = gather(buffer, offset[simple], PREFIX)
+        prefix[moved] = gather(buffer, offset[moved], PREFIX)
     return Records(
         buffer=buffer,
         offset=offset,
@@ -602,9 +601,9 @@ def _shift(
 
 def gather(buffer: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
     """Rows of ``width`` bytes from each start; bytes past the end of the file read as zero."""
-    if compiled is not None:
+    if native.compiled is not None:
         rows = np.empty((len(starts), width), dtype=np.uint8)
-        compiled.gather(buffer, np.ascontiguousarray(starts, dtype=np.int64), rows, width)
+        native.compiled.gather(buffer, np.ascontiguousarray(starts, dtype=np.int64), rows, width)
         return rows
     return _gather_python(buffer, starts, width)
 

@@ -1,14 +1,15 @@
-"""The compiled record loops (``parsers/pcap/_records.c``) do exactly what their Python twins do.
+"""The compiled loops (``parsers/pcap/_records.c``) do exactly what their Python twins do.
 
-The walk runs the compiled loops where the install built them and the Python
-ones elsewhere, so both must give the same records, problems and decoded
-packets on any bytes: whole captures, cut, flipped and spliced ones, and
-random bytes behind a capture header.
+The walk and the header decoder run the compiled loops where the install built
+them and the Python ones elsewhere, so both must give the same records,
+problems, notes and packet frame on any bytes: whole captures, cut, flipped
+and spliced ones, and random bytes behind a capture header.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,8 +17,18 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet6 import (
+    ICMPv6DestUnreach,
+    IPv6,
+    IPv6ExtHdrDestOpt,
+    IPv6ExtHdrFragment,
+    IPv6ExtHdrHopByHop,
+)
+from scapy.layers.ipsec import AH
+from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 
-from parsers.pcap import walk
+from parsers.pcap import native, walk
 from parsers.pcap.packets import decode_packets
 from tests.parsers.pcap.test_pcap_fuzz import SEEDS
 
@@ -29,8 +40,9 @@ SAME = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 # Taken before any test swaps it out.
-COMPILED = walk.compiled
-ARRAYS = ("offset", "caplen", "origlen", "ts_ns", "interface", "prefix")
+COMPILED = native.compiled
+# Not ``prefix``: the walk keeps the packets' first bytes only for numpy's decoder.
+ARRAYS = ("offset", "caplen", "origlen", "ts_ns", "interface")
 
 
 def test_the_install_built_the_compiled_loops() -> None:
@@ -46,7 +58,7 @@ def read_both_ways(
     path.write_bytes(data)
     outcomes = []
     for compiled in (COMPILED, None):
-        monkeypatch.setattr(walk, "compiled", compiled)
+        monkeypatch.setattr(native, "compiled", compiled)
         try:
             records = walk.open_records(path, "capture")
         except Exception as exc:  # compared, not judged: the fuzz tests judge what is raised
@@ -119,6 +131,71 @@ def test_random_records_behind_a_pcap_header_read_alike(
         magic, major, minor, zone, sigfigs, snaplen, network = struct.unpack("<IHHiIII", head)
         head = struct.pack(">IHHiIII", magic, major, minor, zone, sigfigs, snaplen, network)
     assert_same(head + tail, tmp_path, monkeypatch)
+
+
+# Headers of every kind the decoder reads: VLAN tags, IPv4 options and fragments, IPv6
+# extension headers (hop-by-hop, destination options, fragment, AH), TCP options, ICMP errors.
+V4, V6 = IP(src="192.0.2.1", dst="198.51.100.2"), IPv6(src="2001:db8::1", dst="2001:db8::2")
+NETWORK = [
+    V4 / TCP(sport=443, dport=50000, flags="SA", options=[("MSS", 1400)]),
+    IP(src="192.0.2.1", dst="198.51.100.2", options=b"\x01\x01\x01\x00") / UDP() / b"hi",
+    IP(src="192.0.2.1", dst="198.51.100.2", flags="MF", frag=0) / UDP() / bytes(40),
+    IP(src="192.0.2.1", dst="198.51.100.2", frag=5) / bytes(30),
+    V4 / ICMP(type=3, code=4) / IP(src="198.51.100.2", dst="192.0.2.1") / TCP(),
+    V6
+    / IPv6ExtHdrHopByHop()
+    / AH(nh=17, payloadlen=4, spi=1, icv=bytes(12))
+    / UDP(dport=53)
+    / b"q",
+    V6 / IPv6ExtHdrDestOpt() / IPv6ExtHdrFragment(offset=0, m=1) / TCP(flags="S"),
+    V6 / IPv6ExtHdrFragment(offset=1) / bytes(16),
+    V6 / ICMPv6DestUnreach() / IPv6() / UDP(),
+]
+LINKS: dict[int, Callable[[bytes, bool], bytes]] = {
+    1: lambda ip, v6: bytes(Ether(type=0x86DD if v6 else 0x0800) / ip),
+    101: lambda ip, v6: ip,
+    113: lambda ip, v6: bytes(14) + (b"\x86\xdd" if v6 else b"\x08\x00") + ip,
+    276: lambda ip, v6: (b"\x86\xdd" if v6 else b"\x08\x00") + bytes(18) + ip,
+    0: lambda ip, v6: struct.pack("<I", 24 if v6 else 2) + ip,
+    108: lambda ip, v6: struct.pack(">I", 24 if v6 else 2) + ip,
+}
+
+
+def tagged(ip: bytes, v6: bool, tags: int) -> bytes:
+    frame = Ether() / Dot1AD(vlan=10) / Dot1Q(vlan=20) if tags == 2 else Ether() / Dot1Q(vlan=7)
+    frame.lastlayer().type = 0x86DD if v6 else 0x0800
+    return bytes(frame) + ip
+
+
+@SAME
+@given(
+    linktype=st.sampled_from([*LINKS, 1001, 1002]),
+    picks=st.lists(st.tuples(st.integers(0, len(NETWORK) - 1), st.integers(0, 2)), max_size=12),
+    cuts=st.lists(st.integers(0, 120), max_size=12),
+    flips=st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 255)), max_size=6),
+)
+def test_every_header_kind_decodes_alike(
+    linktype: int,
+    picks: list[tuple[int, int]],
+    cuts: list[int],
+    flips: list[tuple[int, int]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Packets of one link type (1001, 1002: VLAN-tagged Ethernet), some cut short by caplen."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262_144, linktype % 1000)]
+    for index, (pick, repeat) in enumerate(picks):
+        ip = bytes(NETWORK[pick])
+        v6 = ip[0] >> 4 == 6
+        frame = tagged(ip, v6, linktype - 1000) if linktype > 1000 else LINKS[linktype](ip, v6)
+        frame = frame * (repeat + 1) if repeat == 2 else frame
+        caplen = min(len(frame), cuts[index]) if index < len(cuts) else len(frame)
+        out.append(struct.pack("<IIII", 1_748_779_200, index, caplen, len(frame)) + frame[:caplen])
+    data = bytearray(b"".join(out))
+    for position, value in flips:
+        if len(data) > 24:
+            data[24 + position % (len(data) - 24)] = value
+    assert_same(bytes(data), tmp_path, monkeypatch)
 
 
 @SAME
