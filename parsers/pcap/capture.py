@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from analyzer.schema import RECORD, SOURCE, TIMESTAMP, UTC_MICROS, conform
 from parsers.pcap import dissect
 from parsers.pcap.flows import STATES, UDP_STATES, assign_flows, summarise_flows
 from parsers.pcap.packets import LINK_NAMES, TCP, UDP, decode_packets
+from parsers.pcap.rows import Columns
 from parsers.pcap.walk import NO_TIME, open_records
 
 TRANSPORTS = {TCP: "tcp", UDP: "udp"}
@@ -52,7 +52,7 @@ def parse_capture(
         stage(f"dissecting {len(flows):,} flows")
     found = dissect.dissect(records.buffer, frame, flows_in, flows)
     events = pl.concat(
-        [_flow_events(flows), *(_rows_frame(rows) for rows in found.events.values() if rows)],
+        [_flow_events(flows), *(_columns_frame(c) for c in found.events.values() if c.count)],
         how="diagonal_relaxed",
     )
     events = events.with_columns(
@@ -79,23 +79,21 @@ def parse_capture(
             ),
             # Frames that hold no packet (custom blocks) have no time either; they do not count.
             "untimed_packets": int(((records.ts_ns == NO_TIME) & (records.interface >= 0)).sum()),
-            "dissected": {kind: len(rows) for kind, rows in found.events.items()},
+            "dissected": {kind: columns.count for kind, columns in found.events.items()},
         }
     )
     report.seconds = time.perf_counter() - started
     return events, report
 
 
-def _rows_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+def _columns_frame(found: Columns) -> pl.DataFrame:
     """Dissector rows (``ts_ns`` plus schema columns) as a frame, as ``pl.from_dicts`` makes it.
 
-    Built column by column: polars turns a column of Python lists into a list column one
-    small Series per row, so list columns are built from their flattened values instead.
+    Polars turns a column of Python lists into a list column one small Series per row, so
+    list columns are built from their flattened values instead.
     """
-    names = list(dict.fromkeys(name for row in rows for name in row))
     columns = []
-    for name in names:
-        values = list(map(dict.get, rows, repeat(name)))
+    for name, values in found.values.items():
         if set(map(type, values)) - {type(None)} == {list}:
             columns.append(_list_column(name, values))
         else:

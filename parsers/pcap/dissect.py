@@ -25,7 +25,7 @@ from parsers.pcap.dns_events import dns_events, tcp_dns_messages
 from parsers.pcap.http import HttpConnection, HttpEvent, HttpProblem, looks_like_http
 from parsers.pcap.icmp_events import icmp_events
 from parsers.pcap.packets import SYN, TCP, UDP
-from parsers.pcap.rows import DnsPacket, FlowInfo, Row, Segment, payload
+from parsers.pcap.rows import Columns, DnsPacket, FlowInfo, Row, Segment, payload
 from parsers.pcap.shares import default_parts, run_shares
 from parsers.pcap.tls import TlsConnection, TlsMessage
 from parsers.pcap.web_events import http_events, tls_events
@@ -38,9 +38,9 @@ HTTP_SEGMENTS = 4096
 
 @dataclass
 class Dissected:
-    """Event rows per dissector, and problems with their frame numbers."""
+    """Event rows per dissector, as columns, and problems with their frame numbers."""
 
-    events: dict[str, list[Row]] = field(default_factory=dict)
+    events: dict[str, Columns] = field(default_factory=dict)
     problems: list[tuple[int | None, str]] = field(default_factory=list)
 
 
@@ -100,12 +100,12 @@ def dissect(
     def work(part: int, parts: int) -> Dissected:
         return _dissect_share(view, plan, info, part, parts)
 
-    result = Dissected({"dns": [], "tls": [], "http": []})
+    result = Dissected({"dns": Columns(), "tls": Columns(), "http": Columns()})
     for share in run_shares(work, parts):
-        for kind, rows in share.events.items():
-            result.events[kind].extend(rows)
+        for kind, columns in share.events.items():
+            result.events[kind].extend(columns)
         result.problems.extend(share.problems)
-    result.events["icmp"] = icmp_events(buffer, packets, flows, result.problems)
+    result.events["icmp"] = Columns.of(icmp_events(buffer, packets, flows, result.problems))
     # Frame order, whatever the shares: the ledger lists problems as a reader meets them.
     result.problems.sort(key=lambda problem: -1 if problem[0] is None else problem[0])
     return result
@@ -179,7 +179,8 @@ def _dissect_share(
         http_rows.extend(rows)
         if tunnelled:
             tls_rows.extend(_tls_flow(info[flow], tunnelled, holes))
-    return Dissected({"dns": dns_rows, "tls": tls_rows, "http": http_rows}, problems)
+    found = {"dns": dns_rows, "tls": tls_rows, "http": http_rows}
+    return Dissected({kind: Columns.of(rows) for kind, rows in found.items()}, problems)
 
 
 def _dns_packet(

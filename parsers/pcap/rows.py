@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,39 @@ from parsers.pcap.walk import NO_TIME
 Row = dict[str, Any]
 # One TCP segment's payload: (from originator, bytes, frame number, time in ns, IP TTL).
 Segment = tuple[bool, bytes, int, int, int]
+
+
+@dataclass
+class Columns:
+    """Event rows as columns, as a share of the deep tier hands them back.
+
+    Names are in the order rows first use them; a column a row lacks holds None there.
+    Lists of plain values cross from a forked child several times faster than dicts.
+    """
+
+    count: int = 0
+    values: dict[str, list[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, rows: list[Row]) -> Columns:
+        names = dict.fromkeys(name for row in rows for name in row)
+        return cls(len(rows), {name: list(map(dict.get, rows, repeat(name))) for name in names})
+
+    def extend(self, other: Columns) -> None:
+        """Append ``other``'s rows."""
+        for name, values in other.values.items():
+            if name in self.values:
+                self.values[name].extend(values)
+            else:
+                self.values[name] = [None] * self.count + values
+        self.count += other.count
+        for column in self.values.values():
+            column.extend(repeat(None, self.count - len(column)))
+
+    def rows(self) -> list[Row]:
+        """The rows again, every column in each (None where the row had none)."""
+        columns = self.values.values()
+        return [dict(zip(self.values, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 @dataclass(frozen=True)
