@@ -1,8 +1,9 @@
 """Decode link, IP and transport headers of every packet at once, into one polars frame.
 
-Each header layer is a fixed-width row gather (``walk.gather``) followed by
-column arithmetic, so a million packets cost a few dozen numpy operations
-rather than a million Python objects. Addresses are kept as two 64-bit halves
+One compiled pass (``native``) reads every packet's headers into columns;
+where it was not built, its numpy twin does the same with a fixed-width row
+gather (``walk.gather``) and column arithmetic per header layer. Either way a
+million packets make no Python object each. Addresses are kept as two 64-bit halves
 (IPv4 as IPv4-mapped IPv6) so both families group and compare alike, with
 ``ip_version`` telling an IPv4 address from the same one mapped in an IPv6
 header; they become text only for flows and events, where there are few of them.

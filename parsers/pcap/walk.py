@@ -1,11 +1,11 @@
 """Walk pcap and pcapng records into arrays: where each packet's bytes are, and when.
 
 The walk follows the length fields from record to record and keeps each
-record's offset, then copies every record's first bytes; those two per-record
-loops are compiled (``_records.c``, see ``native``) where the install could
-build them, and run as the Python twins below where it could not. Every other header field is then
-read for all records at once with numpy (``packets``). A damaged file is read
-as far as its structure can be trusted; what is lost is reported with the
+record's offset and header fields; ``packets`` then decodes what each packet
+carries. The per-record loops are compiled (``_records.c``, see ``native``)
+where the install could build them, and run as the Python and numpy twins
+here and in ``packets`` where it could not. A damaged file is read as far as
+its structure can be trusted; what is lost is reported with the
 frame number Wireshark would show.
 """
 

@@ -235,22 +235,23 @@ def test_garbage_after_a_valid_header(head: bytes, tail: bytes, tmp_path: Path) 
         assert report.records + 1 in error_frames(report)
 
 
-@FUZZ
-@given(
-    seed=st.sampled_from(SEEDS),
-    cut=st.integers(min_value=0, max_value=200_000),
-    flips=st.lists(st.tuples(st.integers(0, 200_000), st.integers(0, 255)), max_size=12),
-    other=st.sampled_from(SEEDS),
-    splice=st.integers(min_value=0, max_value=200_000),
-)
-def test_mutated_captures(
-    seed: bytes, cut: int, flips: list[tuple[int, int]], other: bytes, splice: int, tmp_path: Path
-) -> None:
+@st.composite
+def mutated_captures(draw: st.DrawFn) -> bytes:
+    """A seed cut anywhere, another spliced on at any offset, then bytes flipped."""
+    seed, other = draw(st.sampled_from(SEEDS)), draw(st.sampled_from(SEEDS))
+    cut, splice = draw(st.integers(0, 200_000)), draw(st.integers(0, 200_000))
+    flips = draw(st.lists(st.tuples(st.integers(0, 200_000), st.integers(0, 255)), max_size=12))
     data = bytearray(seed[:cut] + other[splice:])
     for position, value in flips:
         if data:
             data[position % len(data)] = value
-    check(bytes(data), tmp_path)
+    return bytes(data)
+
+
+@FUZZ
+@given(data=mutated_captures())
+def test_mutated_captures(data: bytes, tmp_path: Path) -> None:
+    check(data, tmp_path)
 
 
 def packet_count_before(data: bytes, cut: int) -> tuple[int, bool, bool]:

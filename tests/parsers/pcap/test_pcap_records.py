@@ -30,7 +30,7 @@ from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 
 from parsers.pcap import native, walk
 from parsers.pcap.packets import decode_packets
-from tests.parsers.pcap.test_pcap_fuzz import SEEDS
+from tests.parsers.pcap.test_pcap_fuzz import SEEDS, mutated_captures
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -95,27 +95,11 @@ def assert_same(data: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 @SAME
-@given(
-    seed=st.sampled_from(SEEDS),
-    cut=st.integers(min_value=0, max_value=200_000),
-    flips=st.lists(st.tuples(st.integers(0, 200_000), st.integers(0, 255)), max_size=12),
-    other=st.sampled_from(SEEDS),
-    splice=st.integers(min_value=0, max_value=200_000),
-)
+@given(data=mutated_captures())
 def test_mutated_captures_read_alike(
-    seed: bytes,
-    cut: int,
-    flips: list[tuple[int, int]],
-    other: bytes,
-    splice: int,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    data: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = bytearray(seed[:cut] + other[splice:])
-    for position, value in flips:
-        if data:
-            data[position % len(data)] = value
-    assert_same(bytes(data), tmp_path, monkeypatch)
+    assert_same(data, tmp_path, monkeypatch)
 
 
 @SAME
