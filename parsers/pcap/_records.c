@@ -1,9 +1,10 @@
-/* The two per-record loops of the capture walk, compiled: following length fields from
- * record to record, and copying a fixed-width slice of bytes at each record.
+/* The per-record loops of the capture reader, compiled: following length fields from record
+ * to record, copying a fixed-width slice of bytes at each record, and decoding every
+ * packet's link, IP and transport headers.
  *
- * Both do exactly what their Python twins in walk.py do (``_chain``, ``_block_chain`` and
- * ``gather``), which stay as the reference and as the fallback where this module was not
- * built; tests compare the two on random bytes. Inputs and outputs are buffers (numpy
+ * Each does exactly what its twin does (``_chain``, ``_block_chain`` and ``gather`` in
+ * walk.py, ``_decode_numpy`` in packets.py); the twins stay as the reference and as the
+ * fallback where this module was not built, and tests compare the two. Inputs and outputs are buffers (numpy
  * arrays): nothing here allocates a Python object per record, and the GIL is released
  * while the loops run.
  */
@@ -11,6 +12,12 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+
+static void release(Py_buffer *buffers, int count)
+{
+    for (int i = 0; i < count; i++)
+        PyBuffer_Release(&buffers[i]);
+}
 
 static uint32_t load_u32(const uint8_t *at, int big_endian)
 {
@@ -164,41 +171,31 @@ static const Py_ssize_t column_width[C_COUNT] = {
  */
 static PyObject *decode(PyObject *self, PyObject *args)
 {
-    Py_buffer data, offsets, caplens, links;
+    enum { DATA, OFFSET, CAPLEN, LINK, INPUTS };
+    Py_buffer in[INPUTS], out[C_COUNT];
     PyObject *columns;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*O!", &data, &offsets, &caplens, &links, &PyTuple_Type,
-                          &columns))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*O!", &in[DATA], &in[OFFSET], &in[CAPLEN], &in[LINK],
+                          &PyTuple_Type, &columns))
         return NULL;
-    Py_buffer out[C_COUNT];
-    int held = 0, ok = PyTuple_GET_SIZE(columns) == C_COUNT;
-    Py_ssize_t count = offsets.len / (Py_ssize_t)sizeof(int64_t);
-    ok = ok && caplens.len == offsets.len && links.len == offsets.len;
-    for (; ok && held < C_COUNT; held++) {
+    Py_ssize_t count = in[OFFSET].len / (Py_ssize_t)sizeof(int64_t);
+    int held = 0, ok = PyTuple_GET_SIZE(columns) == C_COUNT &&
+                       in[CAPLEN].len == in[OFFSET].len && in[LINK].len == in[OFFSET].len;
+    while (ok && held < C_COUNT) {
         if (PyObject_GetBuffer(PyTuple_GET_ITEM(columns, held), &out[held],
-                               PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0) {
-            ok = 0;
+                               PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS) < 0)
             break;
-        }
-        ok = out[held].len == count * column_width[held];
+        held++;
+        ok = out[held - 1].len == count * column_width[held - 1];
     }
-    if (ok) {
-        held = C_COUNT;
-    } else if (held < C_COUNT && !PyErr_Occurred()) {
-        held++; /* the last buffer taken was the wrong size */
-    }
-    if (!ok) {
-        for (int i = 0; i < held; i++)
-            PyBuffer_Release(&out[i]);
-        PyBuffer_Release(&data);
-        PyBuffer_Release(&offsets);
-        PyBuffer_Release(&caplens);
-        PyBuffer_Release(&links);
+    if (held < C_COUNT || !ok) {
+        release(out, held);
+        release(in, INPUTS);
         if (!PyErr_Occurred())
             PyErr_SetString(PyExc_ValueError, "decode: arrays of the wrong size");
         return NULL;
     }
-    const File file = {data.buf, data.len};
-    const int64_t *offset = offsets.buf, *caplen = caplens.buf, *link = links.buf;
+    const File file = {in[DATA].buf, in[DATA].len};
+    const int64_t *offset = in[OFFSET].buf, *caplen = in[CAPLEN].buf, *link = in[LINK].buf;
     int32_t *vlan = out[C_VLAN].buf, *ip_id = out[C_IP_ID].buf, *sport = out[C_SPORT].buf,
             *dport = out[C_DPORT].buf, *window = out[C_WINDOW].buf;
     int8_t *ip_version = out[C_IP_VERSION].buf, *transport = out[C_TRANSPORT].buf;
@@ -326,12 +323,8 @@ static PyObject *decode(PyObject *self, PyObject *args)
     }
     Py_END_ALLOW_THREADS
 
-    for (int i = 0; i < C_COUNT; i++)
-        PyBuffer_Release(&out[i]);
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&offsets);
-    PyBuffer_Release(&caplens);
-    PyBuffer_Release(&links);
+    release(out, C_COUNT);
+    release(in, INPUTS);
     return Py_BuildValue("nn", cut, first_cut);
 }
 

@@ -44,11 +44,6 @@ class Columns:
         for column in self.values.values():
             column.extend(repeat(None, self.count - len(column)))
 
-    def rows(self) -> list[Row]:
-        """The rows again, every column in each (None where the row had none)."""
-        columns = self.values.values()
-        return [dict(zip(self.values, row, strict=True)) for row in zip(*columns, strict=True)]
-
 
 @dataclass(frozen=True)
 class FlowInfo:

@@ -29,7 +29,7 @@ from scapy.layers.ipsec import AH
 from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
 
 from parsers.pcap import native, walk
-from parsers.pcap.packets import decode_packets
+from parsers.pcap.packets import COLUMNS, decode_packets
 from tests.parsers.pcap.test_pcap_fuzz import SEEDS, mutated_captures
 
 pytestmark = pytest.mark.timeout(120)
@@ -49,6 +49,21 @@ def test_the_install_built_the_compiled_loops() -> None:
     # Optional in pyproject.toml so that an install without a C compiler still works; CI has
     # one, so a build that silently failed shows here.
     assert COMPILED is not None
+
+
+@pytest.mark.parametrize("wrong", ["columns", "sizes", "lengths"])
+def test_decode_refuses_arrays_that_do_not_fit(wrong: str) -> None:
+    assert COMPILED is not None
+    count = 4
+    arrays = [np.zeros(count, dtype) for dtype in COLUMNS.values()]
+    offsets = np.zeros(count, np.int64)
+    caplens = np.zeros(count if wrong != "lengths" else count - 1, np.int64)
+    if wrong == "columns":
+        arrays.pop()
+    elif wrong == "sizes":
+        arrays[5] = np.zeros(count - 1, arrays[5].dtype)
+    with pytest.raises(ValueError, match="wrong size"):
+        COMPILED.decode(np.zeros(64, np.uint8), offsets, caplens, offsets, tuple(arrays))
 
 
 def read_both_ways(
