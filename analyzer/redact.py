@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 import regex
 
+from parsers import scan
 from parsers.frames import map_parallel
 
 MASK = "<redacted>"
@@ -44,7 +45,7 @@ RULES: tuple[str, ...] = (
     rf"""(?i)({_KEY}{_SEPARATOR}'){_SINGLE_QUOTED}""",
     rf"""(?i)({_KEY}{_SEPARATOR}){_VALUE}""",
     rf"""(?i)((?:^|[?&;])(?:{_PARAM_KEYS})=)[^&\s"'#<>]+""",
-    rf"""(?i)((?-u:\b)(?:{_PARAM_KEYS})=)\d*[^\d&\s"'#<>][^&\s"'#<>]*""",
+    rf"""(?i)((?-u:\b)(?:{_PARAM_KEYS})=)[0-9]*[^0-9&\s"'#<>][^&\s"'#<>]*""",
     r"""(?i)(?-u:\b)((?:proxy-)?authorization["']?\s*[:=]\s*["']?)[^\r\n"',}]+""",
     r"(?i)(?-u:\b)(bearer\s+)[A-Za-z0-9._~+/=-]+",
     r"""(?i)(?-u:\b)((?:set-)?cookie["']?\s*[:=]\s*["']?)[^\r\n"']+""",
@@ -78,6 +79,8 @@ def redact_text(expr: pl.Expr) -> pl.Expr:
 
 def redact_series(text: pl.Series) -> pl.Series:
     """Return ``text`` with every secret value masked; only rows holding a keyword are rewritten."""
+    if scan.compiled is not None and text.dtype == pl.String:
+        return scan.secrets(text)
     column = pl.col(text.name)
     keyword = column.str.contains_any(list(KEYWORDS), ascii_case_insensitive=True)
     rows = map_parallel(text, keyword).arg_true()

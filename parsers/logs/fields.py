@@ -17,13 +17,14 @@ from __future__ import annotations
 import polars as pl
 
 from analyzer.redact import MASK
+from parsers import scan
 
 # Patterns open with their literal keyword so the regex engine can skip ahead to it, and use
 # ASCII word boundaries: Unicode-aware ``\b`` is slow on CJK text.
 _B = r"(?-u:\b)"
-ERRCODE = rf"""{_B}(?i-u:err_?code)["']?\s*[:=]\s*["']?(-?\d+)"""
+ERRCODE = rf"""{_B}(?i-u:err_?code)["']?\s*[:=]\s*["']?(-?[0-9]+)"""
 NUMERIC_CODE = (
-    rf"""{_B}(?i-u:error_?code|code|sub_code)["']?\s*[:=]\s*["']?(-?[1-9]\d{{1,8}}){_B}"""
+    rf"""{_B}(?i-u:error_?code|code|sub_code)["']?\s*[:=]\s*["']?(-?[1-9][0-9]{{1,8}}){_B}"""
 )
 ERRMSG = (
     rf"""{_B}(?i-u:err_?msg)["']?\s*[:=]\s*"""
@@ -36,7 +37,8 @@ URL_PATH = r"^https?://[^/?#]+(/[^?#]*)"
 HOST = rf"""{_B}(?i-u:host|hostname|domain|server)["']?\s*[:=]\s*["']?((?:[A-Za-z0-9-]+\.)+[A-Za-z]{{2,}})"""
 # The address is the whole match and the id the tail of it after the separator (which holds
 # no id character), so neither pattern needs a capture group.
-IPV4 = rf"{_B}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){{3}}{_B}"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4 = rf"{_B}{_OCTET}(?:\.{_OCTET}){{3}}{_B}"
 REQUEST_ID = rf"""{_B}(?i-u:(?:x-)?(?:request[_-]?id|req[_-]?id|trace[_-]?id))["']?\s*[:=]\s*["']?[A-Za-z0-9_.-]{{6,}}"""
 _REQUEST_ID_TAIL = r"[A-Za-z0-9_.-]+$"
 # Without userinfo (no "@" in the URL), the host follows the scheme directly.
@@ -48,40 +50,54 @@ _URL_HOST = r"^https?://(?:\[[0-9A-Fa-f:.]+\]|[^:/?#]+)"
 KEYWORDS = ("code", "errmsg", "err_msg", "host", "domain", "server", "req", "trace", "://")
 
 
-def extract_fields(frame: pl.LazyFrame, text: str = "message") -> pl.LazyFrame:
+def extract_fields(frame: pl.DataFrame, text: str = "message") -> pl.DataFrame:
     """Add error, URL, host, IP and request-id columns found in ``text``; keep values already set."""
-    msg = pl.col(text)
-    keyed = pl.col("_keyed")
-    frame = frame.with_columns(
-        _keyed=pl.when(msg.str.contains_any(list(KEYWORDS), ascii_case_insensitive=True)).then(msg)
-    ).with_columns(_errcode=keyed.str.extract(ERRCODE, 1))
-    found_url = keyed.str.extract(URL, 0).str.strip_chars_end(".,;:)")
-    frame = _fill(frame, {"url.full": found_url})
+    if scan.compiled is None or frame.is_empty():
+        found = frame.lazy().select(**_found_by_patterns(pl.col(text)))
+        return _fill_fields(frame.lazy(), found.collect(engine="streaming")).collect()
+    return _fill_fields(frame.lazy(), scan.fields(frame.get_column(text))).collect()
+
+
+def _found_by_patterns(msg: pl.Expr) -> dict[str, pl.Expr]:
+    """What each pattern finds in ``msg``, as ``scan.fields`` returns it: the URL, the error
+    code, the error message, the host (lower case), the IPv4 address and the request id."""
+    keyed = pl.when(msg.str.contains_any(list(KEYWORDS), ascii_case_insensitive=True)).then(msg)
+    errcode = keyed.str.extract(ERRCODE, 1)
+    quoted = keyed.str.extract_groups(ERRMSG).struct
+    return {
+        "url": keyed.str.extract(URL, 0).str.strip_chars_end(".,;:)"),
+        "code": pl.coalesce(
+            errcode, pl.when(errcode.is_null()).then(keyed).str.extract(NUMERIC_CODE, 1)
+        ),
+        "message": pl.coalesce(
+            quoted.field("dq"), quoted.field("sq"), quoted.field("bare")
+        ).str.strip_chars(),
+        "host": keyed.str.extract(HOST, 1).str.to_lowercase(),
+        "ip": msg.str.extract(IPV4, 0),
+        "request": keyed.str.extract(REQUEST_ID, 0).str.extract(_REQUEST_ID_TAIL, 0),
+    }
+
+
+def _fill_fields(frame: pl.LazyFrame, found: pl.DataFrame) -> pl.LazyFrame:
+    """``frame`` with the schema's field columns set, where still null, from ``found``."""
+    names = {name: f"_found_{name}" for name in found.columns}
+    frame = pl.concat([frame, found.rename(names).lazy()], how="horizontal")
+    found_col = {name: pl.col(alias) for name, alias in names.items()}
+    frame = _fill(frame, {"url.full": found_col["url"]})
     url = pl.col("url.full")
-    frame = frame.with_columns(
-        _errmsg=keyed.str.extract_groups(ERRMSG),
-        _domain=_url_domain(url).str.to_lowercase(),
-    )
-    quoted = pl.col("_errmsg").struct
-    errcode = pl.col("_errcode")
+    frame = frame.with_columns(_domain=_url_domain(url).str.to_lowercase())
     return _fill(
         frame,
         {
-            "error.code": pl.coalesce(
-                errcode, pl.when(errcode.is_null()).then(keyed).str.extract(NUMERIC_CODE, 1)
-            ),
-            "error.message": pl.coalesce(
-                quoted.field("dq"), quoted.field("sq"), quoted.field("bare")
-            ).str.strip_chars(),
+            "error.code": found_col["code"],
+            "error.message": found_col["message"],
             "url.domain": pl.col("_domain"),
             "url.path": url.str.extract(URL_PATH, 1),
-            "destination.domain": pl.coalesce(
-                keyed.str.extract(HOST, 1).str.to_lowercase(), pl.col("_domain")
-            ),
-            "related.ip": msg.str.extract(IPV4, 0),
-            "http.request.id": keyed.str.extract(REQUEST_ID, 0).str.extract(_REQUEST_ID_TAIL, 0),
+            "destination.domain": pl.coalesce(found_col["host"], pl.col("_domain")),
+            "related.ip": found_col["ip"],
+            "http.request.id": found_col["request"],
         },
-    ).drop("_keyed", "_errcode", "_errmsg", "_domain")
+    ).drop("_domain", *names.values())
 
 
 def _url_domain(url: pl.Expr) -> pl.Expr:

@@ -455,7 +455,7 @@ def _to_events(
             pl.col("format").fill_null(UNRECOGNISED).alias("loginlens.format"),
         )
     )
-    return conform(extract_fields(events).collect(engine="streaming"))
+    return conform(extract_fields(events.collect(engine="streaming")))
 
 
 def _layouts_for(counts: dict[str, int]) -> list[str] | None:

@@ -13,17 +13,19 @@ itself, and meets the same error, if any, in its own process.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import TypeVar
+
+from parsers.frames import WORKERS_VARIABLE, usable_cores
+
+__all__ = ["WORKERS_VARIABLE", "default_parts", "run_shares"]
 
 T = TypeVar("T")
 
 # Below this much work a fork and the pickling of its result cost more than they save.
 MIN_WORK_PER_SHARE = 5_000
 MAX_PARTS = 4
-WORKERS_VARIABLE = "LOGINLENS_WORKERS"
 
 
 def default_parts(work: int) -> int:
@@ -34,14 +36,7 @@ def default_parts(work: int) -> int:
     """
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    cap = os.environ.get(WORKERS_VARIABLE, "")
-    if cap.isdigit() and int(cap) > 0:
-        cores = min(cores, int(cap))
-    return max(1, min(cores, MAX_PARTS, work // MIN_WORK_PER_SHARE))
+    return max(1, min(usable_cores(), MAX_PARTS, work // MIN_WORK_PER_SHARE))
 
 
 def run_shares(work: Callable[[int, int], T], parts: int) -> list[T]:

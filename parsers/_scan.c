@@ -1,0 +1,1533 @@
+/* Two regex passes over text columns, compiled: the field patterns of parsers/logs/fields.py
+ * (error code, error message, URL, host, IPv4 address, request id) and the secret rules of
+ * analyzer/redact.py.
+ *
+ * Each matcher is written from its pattern and follows the regex engine's leftmost-first rule:
+ * the match that starts first wins, and at one start the pattern's alternatives and greedy
+ * repeats are tried in the order the engine tries them. The patterns stay the reference and
+ * the fallback where this module was not built; tests run both on the same texts.
+ *
+ * Text arrives, and results leave, through the Arrow C data interface: polars hands over its
+ * string column without a copy and takes back a struct array. The scans run with the GIL
+ * released, so callers run them on slices of a column in several threads.
+ */
+#define PY_SSIZE_T_CLEAN
+#define _GNU_SOURCE /* memmem */
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* ------------------------------------------------------------------ Arrow C data interface */
+
+#define ARROW_FLAG_NULLABLE 2
+
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+struct ArrowArrayStream {
+    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
+    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
+    const char *(*get_last_error)(struct ArrowArrayStream *);
+    void (*release)(struct ArrowArrayStream *);
+    void *private_data;
+};
+
+/* ------------------------------------------------------------------------ characters */
+
+enum { URL, CODE, MESSAGE, HOST, IP, REQUEST, FIELDS };
+static const char *const NAMES[FIELDS] = {"url", "code", "message", "host", "ip", "request"};
+
+/* Where a field was found in its message: bytes [start, start + length); length -1 if not. */
+typedef struct {
+    int32_t start, length;
+} Span;
+
+typedef const uint8_t *Ptr;
+
+static int is_digit(uint8_t c) { return (unsigned)(c - '0') < 10; }
+static int is_alpha(uint8_t c) { return (unsigned)((c | 0x20) - 'a') < 26; }
+/* ``(?-u:\b)`` counts ASCII letters, digits and "_" as word characters. */
+static const uint8_t WORD_BYTES[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['_'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1,
+    ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,
+    ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+    ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+    ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,
+    ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,
+    ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+static int is_word(uint8_t c) { return WORD_BYTES[c]; }
+static int boundary_before(Ptr text, Ptr at) { return at == text || !is_word(at[-1]); }
+
+/* Bytes in the UTF-8 character that opens with ``c`` (strings are valid UTF-8). */
+static int char_bytes(uint8_t c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
+
+/* Bytes of the white-space character (Unicode White_Space, which ``\s`` and polars'
+ * strip_chars use) at ``p``; 0 when the character there is not white space. */
+static int ascii_space(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+static int space_at(Ptr p, Ptr end)
+{
+    uint8_t c = p[0];
+    if (ascii_space(c))
+        return 1;
+    if (c < 0xC2 || end - p < 2)
+        return 0;
+    if (c == 0xC2)
+        return p[1] == 0x85 || p[1] == 0xA0 ? 2 : 0;
+    if (end - p < 3)
+        return 0;
+    if (c == 0xE1)
+        return p[1] == 0x9A && p[2] == 0x80 ? 3 : 0;
+    if (c == 0xE2) {
+        if (p[1] == 0x80)
+            return p[2] <= 0x8A || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF ? 3 : 0;
+        return p[1] == 0x81 && p[2] == 0x9F ? 3 : 0;
+    }
+    if (c == 0xE3)
+        return p[1] == 0x80 && p[2] == 0x80 ? 3 : 0;
+    return 0;
+}
+
+/* Whether white space ends just before ``p`` (at least ``floor``), and its first byte. */
+static Ptr space_before(Ptr floor, Ptr p)
+{
+    for (int width = 1; width <= 3 && p - width >= floor; width++)
+        if (space_at(p - width, p) == width)
+            return p - width;
+    return NULL;
+}
+
+static Ptr skip_space(Ptr p, Ptr end)
+{
+    int width;
+    while (p < end && (width = space_at(p, end)) > 0)
+        p += width;
+    return p;
+}
+
+static uint8_t lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? c | 0x20 : c; }
+
+/* Sets of bytes, one flag per byte value. */
+typedef uint8_t Set[256];
+
+static void fill(Set set, const char *bytes)
+{
+    for (; *bytes; bytes++)
+        set[(uint8_t)*bytes] = 1;
+}
+
+/* What ends an ERRMSG bare value; what ends a URL (ASCII); the secret rules' value classes
+ * (their stops, or what a class adds to [A-Za-z0-9_]); where a secret rule may start. */
+static Set BARE_STOPS, URL_STOPS, NOTHING, BEARER_EXTRA, KEYED_STOPS, PARAM_STOPS,
+    AUTH_STOPS, COOKIE_STOPS, SECRET_STARTS;
+
+static void set_sets(void)
+{
+    fill(BARE_STOPS, ",;}]\r\n");
+    fill(URL_STOPS, "\"'<>[]{}|\\^` \t\n\v\f\r");
+    fill(BEARER_EXTRA, ".~+/=-");
+    fill(KEYED_STOPS, "&\"',;}]<>");
+    fill(PARAM_STOPS, "&\"'#<>");
+    fill(AUTH_STOPS, "\r\n\"',}");
+    fill(COOKIE_STOPS, "\r\n\"'");
+    for (int c = 0; c < 256; c++)
+        SECRET_STARTS[c] = (uint8_t)is_word((uint8_t)c);
+    fill(SECRET_STARTS, "?&;\xC5\xE2"); /* parameters; long s and Kelvin sign */
+}
+
+/* ``word`` (lower case) at ``p``, ASCII letters in either case: ``(?i-u:word)``. */
+static Ptr caseless(Ptr p, Ptr end, const char *word)
+{
+    for (; *word; word++, p++)
+        if (p >= end || lower(*p) != (uint8_t)*word)
+            return NULL;
+    return p;
+}
+
+static Ptr optional_byte(Ptr p, Ptr end, char a, char b)
+{
+    return p < end && (*p == (uint8_t)a || *p == (uint8_t)b) ? p + 1 : p;
+}
+
+/* ``["']?\s*[:=]\s*`` after a key: where the value may start, or NULL. */
+static Ptr separator(Ptr p, Ptr end)
+{
+    p = skip_space(optional_byte(p, end, '"', '\''), end);
+    if (p >= end || (*p != ':' && *p != '='))
+        return NULL;
+    return skip_space(p + 1, end);
+}
+
+/* ``key`` then ``_?`` (or ``[_-]?``) then ``tail``, caselessly. */
+static Ptr key(Ptr p, Ptr end, const char *head, const char *joins, const char *tail)
+{
+    p = caseless(p, end, head);
+    if (p == NULL)
+        return NULL;
+    if (p < end && *p && strchr(joins, *p))
+        p++;
+    return caseless(p, end, tail);
+}
+
+static Span span(Ptr text, Ptr start, Ptr stop)
+{
+    return (Span){(int32_t)(start - text), (int32_t)(stop - start)};
+}
+
+/* ------------------------------------------------------------------------ finders
+ * Each tries one start ``s`` (where the caller has checked the first byte and, for patterns
+ * opening with ``\b``, the boundary) and fills ``out`` on a match. */
+
+/* ERRCODE: ``err_?code`` sep ``["']?(-?[0-9]+)`` */
+static int errcode_at(Ptr s, Ptr end, Ptr text, Span *out)
+{
+    Ptr p = key(s, end, "err", "_", "code");
+    if (p == NULL || (p = separator(p, end)) == NULL)
+        return 0;
+    Ptr value = p = optional_byte(p, end, '"', '\'');
+    if (p < end && *p == '-')
+        p++;
+    Ptr digits = p;
+    while (p < end && is_digit(*p))
+        p++;
+    if (p == digits)
+        return 0;
+    *out = span(text, value, p);
+    return 1;
+}
+
+/* NUMERIC_CODE: ``(?:error_?code|code|sub_code)`` sep ``["']?(-?[1-9][0-9]{1,8})\b`` */
+static int numeric_code_at(Ptr s, Ptr end, Ptr text, Span *out)
+{
+    Ptr p = key(s, end, "error", "_", "code");
+    if (p == NULL)
+        p = caseless(s, end, "code");
+    if (p == NULL)
+        p = caseless(s, end, "sub_code");
+    if (p == NULL || (p = separator(p, end)) == NULL)
+        return 0;
+    Ptr value = p = optional_byte(p, end, '"', '\'');
+    if (p < end && *p == '-')
+        p++;
+    if (p >= end || *p < '1' || *p > '9')
+        return 0;
+    Ptr digits = p;
+    while (p < end && is_digit(*p))
+        p++;
+    /* A run the repeat cannot end (over nine digits) or that a word character follows leaves
+     * no place for the closing \b. */
+    if (p - digits < 2 || p - digits > 9 || (p < end && is_word(*p)))
+        return 0;
+    *out = span(text, value, p);
+    return 1;
+}
+
+/* Trim white space from both ends of [start, stop), as strip_chars() does. */
+static Span stripped(Ptr text, Ptr start, Ptr stop)
+{
+    start = skip_space(start, stop);
+    Ptr before;
+    while (stop > start && (before = space_before(start, stop)) != NULL)
+        stop = before;
+    return span(text, start, stop);
+}
+
+/* A run of characters the ERRMSG bare value allows (none of ``,;}]`` CR LF) from ``p``. */
+static Ptr bare_run(Ptr p, Ptr end)
+{
+    while (p < end && !BARE_STOPS[*p])
+        p += char_bytes(*p);
+    return p;
+}
+
+/* ERRMSG: ``err_?msg["']?\s*[:=]\s*`` then ``"(?:[^"\\]|\\.)*"`` or ``'[^']*'`` or
+ * ``[^,;}\]\r\n]+``, the value stripped of white space. */
+static int errmsg_at(Ptr s, Ptr end, Ptr text, Span *out)
+{
+    Ptr p = key(s, end, "err", "_", "msg");
+    if (p == NULL)
+        return 0;
+    p = skip_space(optional_byte(p, end, '"', '\''), end);
+    if (p >= end || (*p != ':' && *p != '='))
+        return 0;
+    Ptr spaces = ++p;
+    Ptr value = skip_space(p, end);
+    if (value < end && *value == '"') {
+        for (p = value + 1; p < end && *p != '"';) {
+            if (*p == '\\') {
+                if (p + 1 >= end || p[1] == '\n')
+                    break; /* "\\." cannot take a newline; no closing quote here */
+                p += 1 + char_bytes(p[1]);
+            } else
+                p += char_bytes(*p);
+        }
+        if (p < end && *p == '"') {
+            *out = stripped(text, value + 1, p);
+            return 1;
+        }
+    } else if (value < end && *value == '\'') {
+        for (p = value + 1; p < end && *p != '\''; p++)
+            ;
+        if (p < end) {
+            *out = stripped(text, value + 1, p);
+            return 1;
+        }
+    }
+    p = bare_run(value, end);
+    if (p > value) {
+        *out = stripped(text, value, p);
+        return 1;
+    }
+    /* No value where the spaces end: the engine gives spaces back one at a time, and the
+     * first it gives back that is not CR or LF starts a bare value. */
+    for (Ptr q = value; q > spaces;) {
+        q = space_before(spaces, q);
+        if (*q != '\r' && *q != '\n') {
+            *out = stripped(text, q, bare_run(q, end));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* URL: ``https?://(?:<redacted>|[^\s"'<>\[\]{}|\\^`])+`` then trailing ``.,;:)`` stripped. */
+static int url_at(Ptr s, Ptr end, Ptr text, Span *out)
+{
+    static const char mask[] = "<redacted>";
+    if (end - s < 4 || memcmp(s, "http", 4) != 0)
+        return 0;
+    Ptr p = s + 4;
+    if (p < end && *p == 's' && end - p >= 4 && memcmp(p + 1, "://", 3) == 0)
+        p++;
+    if (end - p < 3 || memcmp(p, "://", 3) != 0)
+        return 0;
+    Ptr body = p += 3;
+    while (p < end) {
+        if (*p < 0x80 && !URL_STOPS[*p])
+            p++;
+        else if (*p == '<' && end - p >= 10 && memcmp(p, mask, 10) == 0)
+            p += 10;
+        else if (*p < 0x80 || space_at(p, end))
+            break;
+        else
+            p += char_bytes(*p);
+    }
+    if (p == body)
+        return 0;
+    while (p > body && p[-1] && strchr(".,;:)", p[-1]))
+        p--;
+    *out = span(text, s, p);
+    return 1;
+}
+
+static int label_char(uint8_t c) { return is_alpha(c) || is_digit(c) || c == '-'; }
+
+/* The host name after a HOST key: ``((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})``. The repeat takes as
+ * many dotted labels as it can and gives them back one at a time until two letters follow the
+ * last dot it kept, so the match ends in the last label (after a dot) that opens with two
+ * letters. */
+static Ptr host_name(Ptr p, Ptr end)
+{
+    Ptr found = NULL;
+    while (p < end) {
+        Ptr label = p;
+        while (p < end && label_char(*p))
+            p++;
+        if (p == label || p >= end || *p != '.')
+            break;
+        Ptr letters = ++p;
+        while (letters < end && is_alpha(*letters))
+            letters++;
+        if (letters - p >= 2)
+            found = letters;
+    }
+    return found;
+}
+
+/* HOST: ``(?:host|hostname|domain|server)`` sep ``["']?`` name */
+static int host_at(Ptr s, Ptr end, Ptr text, Span *out)
+{
+    static const char *const keys[] = {"host", "hostname", "domain", "server"};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        Ptr p = caseless(s, end, keys[k]);
+        if (p == NULL || (p = separator(p, end)) == NULL)
+            continue;
+        p = optional_byte(p, end, '"', '\'');
+        Ptr name = host_name(p, end);
+        if (name != NULL) {
+            *out = span(text, p, name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Where each alternative of ``(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])`` ends at ``p``,
+ * in the order the engine tries them; returns how many. */
+static int octet_ends(Ptr p, Ptr end, Ptr ends[5])
+{
+    int n = 0;
+    Ptr three = end - p >= 3 ? p + 3 : NULL;
+    if (three && p[0] == '2' && p[1] == '5' && p[2] >= '0' && p[2] <= '5')
+        ends[n++] = three;
+    if (three && p[0] == '2' && p[1] >= '0' && p[1] <= '4' && is_digit(p[2]))
+        ends[n++] = three;
+    if (three && p[0] == '1' && is_digit(p[1]) && is_digit(p[2]))
+        ends[n++] = three;
+    if (end - p >= 2 && p[0] >= '1' && p[0] <= '9' && is_digit(p[1]))
+        ends[n++] = p + 2;
+    if (p < end && is_digit(p[0]))
+        ends[n++] = p + 1;
+    return n;
+}
+
+/* The rest of IPV4 from octet ``index``: octets joined by dots, then ``\b``. */
+static Ptr ipv4_from(Ptr p, Ptr end, int index)
+{
+    if (index == 4)
+        return p == end || !is_word(*p) ? p : NULL;
+    if (index > 0) {
+        if (p >= end || *p != '.')
+            return NULL;
+        p++;
+    }
+    Ptr ends[5];
+    int n = octet_ends(p, end, ends);
+    for (int i = 0; i < n; i++) {
+        Ptr stop = ipv4_from(ends[i], end, index + 1);
+        if (stop != NULL)
+            return stop;
+    }
+    return NULL;
+}
+
+/* REQUEST_ID: ``(?:x-)?(?:request[_-]?id|req[_-]?id|trace[_-]?id)`` sep ``["']?`` then
+ * ``[A-Za-z0-9_.-]{6,}``, of which the id is the run (what ``_REQUEST_ID_TAIL`` keeps). */
+static int request_id_at(Ptr s, Ptr end, Ptr text, Span *out)
+{
+    static const char *const heads[] = {"request", "req", "trace"};
+    Ptr start = caseless(s, end, "x-");
+    if (start == NULL)
+        start = s;
+    for (size_t k = 0; k < sizeof heads / sizeof *heads; k++) {
+        Ptr p = key(start, end, heads[k], "_-", "id");
+        if (p == NULL || (p = separator(p, end)) == NULL)
+            continue;
+        Ptr id = p = optional_byte(p, end, '"', '\'');
+        while (p < end && (label_char(*p) || *p == '_' || *p == '.'))
+            p++;
+        if (p - id >= 6) {
+            *out = span(text, id, p);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The leftmost IPv4 address whose first dot is ``dot``: it opens one to three digits before. */
+static int ipv4_before(Ptr text, Ptr end, Ptr dot, Ptr *tried, Span *out)
+{
+    Ptr s = dot - 3 > *tried ? dot - 3 : *tried;
+    for (; s < dot; s++) {
+        if (!is_digit(*s) || !boundary_before(text, s))
+            continue;
+        Ptr stop = ipv4_from(s, end, 0);
+        if (stop != NULL) {
+            *out = span(text, s, stop);
+            return 1;
+        }
+    }
+    *tried = dot;
+    return 0;
+}
+
+/* Where a key that a separator at ``sep`` follows would end: before the white space and the
+ * optional quote. */
+static Ptr key_end_before(Ptr text, Ptr sep)
+{
+    Ptr at = sep, before;
+    while (at > text) {
+        uint8_t c = at[-1];
+        if (ascii_space(c))
+            at--;
+        else if (c >= 0x80 && (before = space_before(text, at)) != NULL)
+            at = before;
+        else
+            break;
+    }
+    if (at > text && (at[-1] == '"' || at[-1] == '\''))
+        at--;
+    return at;
+}
+
+/* Whether the two bytes before ``at`` end a key: "code", "msg", "host", "hostname", "domain",
+ * "server" or "id". */
+static int ends_key(Ptr text, Ptr at)
+{
+    if (at - text < 2)
+        return 0;
+    unsigned a = lower(at[-2]), b = lower(at[-1]);
+    return (a == 'd' && b == 'e') || (a == 's' && b == 'g') || (a == 's' && b == 't') ||
+           (a == 'm' && b == 'e') || (a == 'i' && b == 'n') || (a == 'e' && b == 'r') ||
+           (a == 'i' && b == 'd');
+}
+
+/* The longest key ("x-request-id"). */
+#define KEY_BYTES 12
+
+static int key_char(uint8_t c) { return is_word(c) || c == '-'; }
+
+/* Tries every keyed pattern at the word starts of the key that could end at ``key_end``, in
+ * order; returns how many more fields were found (the numeric code counting as one). */
+static int keys_before(Ptr text, Ptr end, Ptr key_end, Span out[FIELDS], Span *numeric)
+{
+    int found = 0;
+    Ptr s = key_end;
+    while (s > text && key_end - s < KEY_BYTES && key_char(s[-1]))
+        s--;
+    for (; s < key_end; s++) {
+        if (!is_alpha(*s) || !boundary_before(text, s))
+            continue;
+        uint8_t c = lower(*s);
+        if (c == 'e') {
+            if (out[CODE].length < 0)
+                found += errcode_at(s, end, text, &out[CODE]);
+            if (out[MESSAGE].length < 0)
+                found += errmsg_at(s, end, text, &out[MESSAGE]);
+        }
+        if ((c == 'e' || c == 'c' || c == 's') && numeric->length < 0)
+            found += numeric_code_at(s, end, text, numeric);
+        if ((c == 'h' || c == 'd' || c == 's') && out[HOST].length < 0)
+            found += host_at(s, end, text, &out[HOST]);
+        if ((c == 'r' || c == 't' || c == 'x') && out[REQUEST].length < 0)
+            found += request_id_at(s, end, text, &out[REQUEST]);
+    }
+    return found;
+}
+
+/* The next ":", "=" or "." at or after ``p`` (``end`` if none): sixteen bytes at a time where
+ * the processor has SSE2. */
+static Ptr next_mark(Ptr p, Ptr end)
+{
+#ifdef __SSE2__
+    const __m128i colon = _mm_set1_epi8(':'), equals = _mm_set1_epi8('='),
+                  dot = _mm_set1_epi8('.');
+    for (; end - p >= 16; p += 16) {
+        __m128i block = _mm_loadu_si128((const __m128i *)p);
+        __m128i hits = _mm_or_si128(_mm_cmpeq_epi8(block, colon), _mm_cmpeq_epi8(block, equals));
+        int mask = _mm_movemask_epi8(_mm_or_si128(hits, _mm_cmpeq_epi8(block, dot)));
+        if (mask)
+            return p + __builtin_ctz((unsigned)mask);
+    }
+#endif
+    while (p < end && *p != ':' && *p != '=' && *p != '.')
+        p++;
+    return p;
+}
+
+/* Every field's leftmost match in one message, from the marks every match holds:
+ *
+ * - a URL holds "://", and the one whose "://" comes first starts first;
+ * - an IPv4 address holds a dot one to three digits after its start;
+ * - each keyed pattern is a key, an optional quote, white space and ":" or "=", so walking back
+ *   from each separator gives the only place a key could end, its start a word start at most
+ *   KEY_BYTES before.
+ *
+ * Marks come in order and so do the starts they give, so the first match each finder reports
+ * is the leftmost. */
+static void scan(Ptr text, Ptr end, Span out[FIELDS])
+{
+    Span numeric = {0, -1};
+    for (int f = 0; f < FIELDS; f++)
+        out[f] = (Span){0, -1};
+    int keyed = 5; /* code, message, host and request id not found, and the numeric code */
+    int url = 1, ip = 1;
+    Ptr tried = text; /* IPv4 starts before this have been tried */
+    for (Ptr mark = next_mark(text, end); mark < end && (keyed || url || ip);
+         mark = next_mark(mark + 1, end)) {
+        if (*mark == '.') {
+            if (ip && ipv4_before(text, end, mark, &tried, &out[IP]))
+                ip = 0;
+            continue;
+        }
+        if (url && *mark == ':' && end - mark >= 3 && mark[1] == '/' && mark[2] == '/')
+            if ((mark - text >= 5 && url_at(mark - 5, end, text, &out[URL])) ||
+                (mark - text >= 4 && url_at(mark - 4, end, text, &out[URL])))
+                url = 0;
+        if (keyed) {
+            Ptr key_end = key_end_before(text, mark);
+            if (ends_key(text, key_end))
+                keyed -= keys_before(text, end, key_end, out, &numeric);
+        }
+    }
+    if (out[CODE].length < 0)
+        out[CODE] = numeric;
+}
+
+/* ------------------------------------------------------------------------ secrets
+ * The rules of analyzer/redact.py but the JWT one are case-insensitive the Unicode way, under
+ * which "k" also matches the Kelvin sign (U+212A) and "s" the long s (U+017F), in keys and in
+ * classes of letters alike. */
+
+#define KELVIN "\xE2\x84\xAA"
+#define LONG_S "\xC5\xBF"
+
+/* Bytes of ``letter`` (lower case) at ``p`` under Unicode case folding; 0 if not there. */
+static int folded_at(Ptr p, Ptr end, uint8_t letter)
+{
+    if (p >= end)
+        return 0;
+    if (lower(*p) == letter)
+        return 1;
+    if (letter == 'k' && end - p >= 3 && memcmp(p, KELVIN, 3) == 0)
+        return 3;
+    if (letter == 's' && end - p >= 2 && memcmp(p, LONG_S, 2) == 0)
+        return 2;
+    return 0;
+}
+
+/* ``word`` (lower case; "_?" marks an optional "_") at ``p``, case folded; NULL if not. */
+static Ptr folded(Ptr p, Ptr end, const char *word)
+{
+    for (; *word; word++) {
+        if (word[0] == '_' && word[1] == '?') {
+            word++;
+            if (p < end && *p == '_')
+                p++;
+            continue;
+        }
+        int width = folded_at(p, end, (uint8_t)*word);
+        if (width == 0)
+            return NULL;
+        p += width;
+    }
+    return p;
+}
+
+/* Bytes at ``p`` of a character of ``[A-Za-z0-9_]`` (plus ``extra``) under case folding. */
+static int word_char_at(Ptr p, Ptr end, const Set extra)
+{
+    if (p >= end)
+        return 0;
+    if (is_word(*p) || extra[*p])
+        return 1;
+    if (*p != 0xE2 && *p != 0xC5)
+        return 0;
+    return folded_at(p, end, 'k') + folded_at(p, end, 's');
+}
+
+static Ptr word_run(Ptr p, Ptr end, const Set extra)
+{
+    int width;
+    while ((width = word_char_at(p, end, extra)) > 0)
+        p += width;
+    return p;
+}
+
+/* ``word_run`` for the keyed rule's [A-Za-z0-9_]; ``plain`` says whether the run was all ASCII. */
+static Ptr key_run(Ptr p, Ptr end, int *plain)
+{
+    while (p < end && is_word(*p))
+        p++;
+    *plain = p >= end || (*p != 0xE2 && *p != 0xC5);
+    return *plain ? p : word_run(p, end, NOTHING);
+}
+
+/* Whether the character before ``p`` is in ``[A-Za-z0-9_]`` under case folding. */
+static int word_char_before(Ptr text, Ptr p)
+{
+    if (p > text && is_word(p[-1]))
+        return 1;
+    return (p - text >= 2 && memcmp(p - 2, LONG_S, 2) == 0) ||
+           (p - text >= 3 && memcmp(p - 3, KELVIN, 3) == 0);
+}
+
+/* A run of characters outside ``stops`` and (with ``spaces``) white space. */
+static Ptr run_until(Ptr p, Ptr end, const Set stops, int spaces)
+{
+    while (p < end && !stops[*p]) {
+        if (*p < 0x80) {
+            if (spaces && ascii_space(*p))
+                break;
+            p++;
+        } else if (spaces && space_at(p, end))
+            break;
+        else
+            p += char_bytes(*p);
+    }
+    return p;
+}
+
+/* A match: the text up to ``keep`` stays, the rest up to ``stop`` is masked. */
+typedef struct {
+    Ptr keep, stop;
+} Secret;
+
+/* After a key: ``["']?\s*[:=]\s*`` and then a double-quoted value (``(?:[^"\\]|\\.)*``, its
+ * opening quote kept), a single-quoted one (``[^']*``) or a bare one (``[^&\s"',;}\]<>]+``). */
+static int keyed_value(Ptr p, Ptr end, Secret *out)
+{
+    p = skip_space(optional_byte(p, end, '"', '\''), end);
+    if (p >= end || (*p != ':' && *p != '='))
+        return 0;
+    p = skip_space(p + 1, end);
+    if (p < end && *p == '"') {
+        Ptr q = p + 1;
+        while (q < end && *q != '"') {
+            if (*q != '\\')
+                q += char_bytes(*q);
+            else if (q + 1 < end && q[1] != '\n')
+                q += 1 + char_bytes(q[1]);
+            else
+                break;
+        }
+        *out = (Secret){p + 1, q};
+        return 1;
+    }
+    if (p < end && *p == '\'') {
+        Ptr q = memchr(p + 1, '\'', (size_t)(end - p - 1));
+        *out = (Secret){p + 1, q ? q : end};
+        return 1;
+    }
+    Ptr q = run_until(p, end, KEYED_STOPS, 1);
+    *out = (Secret){p, q};
+    return q > p;
+}
+
+/* ``["']?\s*[:=]\s*["']?`` then ``[^<stops>]+`` where white space other than CR and LF may
+ * start the value: when nothing follows the spaces, the engine gives them back one at a time. */
+static int header_value(Ptr p, Ptr end, const Set stops, Secret *out)
+{
+    p = skip_space(optional_byte(p, end, '"', '\''), end);
+    if (p >= end || (*p != ':' && *p != '='))
+        return 0;
+    Ptr spaces = ++p;
+    Ptr value = skip_space(p, end);
+    Ptr quoted = optional_byte(value, end, '"', '\'');
+    Ptr q = run_until(quoted, end, stops, 0);
+    if (q > quoted) {
+        *out = (Secret){quoted, q};
+        return 1;
+    }
+    for (Ptr at = value; at > spaces;) {
+        at = space_before(spaces, at);
+        if (*at != '\r' && *at != '\n') {
+            *out = (Secret){at, run_until(at, end, stops, 0)};
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *const BOUNDED_KEYS[] = {
+    "password", "passwd", "pwd", "user_?ticket", "ticket", "session_?key", "session_?id",
+    "sid", "skey", "api_?key",
+};
+static const char *const PARAM_KEYS[] = {"code", "state", "auth_?code"};
+
+/* Whether [s, run) is a key of the keyed rule's ``[A-Za-z0-9_]*(?:token|secret[A-Za-z0-9_]*)``
+ * branch, ``run`` being the end of the run of those characters from ``s``: the star and the
+ * tail share one class and the separator after them is outside it, so the key is the whole
+ * run, which must end in "token" or hold "secret". */
+static int ends_in_token(Ptr s, Ptr run)
+{
+    if (run - s < 5 || lower(run[-1]) != 'n' || lower(run[-2]) != 'e')
+        return 0;
+    Ptr k = run - 3;
+    if (lower(*k) != 'k') {
+        if (run - s < 7 || memcmp(run - 5, KELVIN, 3) != 0)
+            return 0;
+        k = run - 5;
+    }
+    return lower(k[-1]) == 'o' && lower(k[-2]) == 't';
+}
+
+static int token_key(Ptr s, Ptr run)
+{
+    if (ends_in_token(s, run))
+        return 1;
+    for (Ptr p = s; p < run; p++)
+        if ((lower(*p) == 's' || *p == 0xC5) && folded(p, run, "secret") != NULL)
+            return 1;
+    return 0;
+}
+
+/* ``(?:^|[?&;])(?:code|state|auth_?code)=`` then ``[^&\s"'#<>]+``: a parameter at ``key``. */
+static int parameter_at(Ptr key, Ptr end, Secret *out)
+{
+    for (size_t k = 0; k < sizeof PARAM_KEYS / sizeof *PARAM_KEYS; k++) {
+        Ptr p = folded(key, end, PARAM_KEYS[k]);
+        if (p == NULL || p >= end || *p != '=')
+            continue;
+        Ptr q = run_until(++p, end, PARAM_STOPS, 1);
+        if (q > p) {
+            *out = (Secret){p, q};
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ``\b(?:code|state|auth_?code)=`` then ``[0-9]*[^0-9&\s"'#<>][^&\s"'#<>]*``: a value that is
+ * not a plain number. */
+static int word_parameter_at(Ptr s, Ptr end, Secret *out)
+{
+    for (size_t k = 0; k < sizeof PARAM_KEYS / sizeof *PARAM_KEYS; k++) {
+        Ptr p = folded(s, end, PARAM_KEYS[k]);
+        if (p == NULL || p >= end || *p != '=')
+            continue;
+        Ptr q = run_until(++p, end, PARAM_STOPS, 1);
+        Ptr digits = p;
+        while (digits < q && is_digit(*digits))
+            digits++;
+        if (digits < q) {
+            *out = (Secret){p, q};
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A run of ``[A-Za-z0-9_-]``, matched as written (the JWT rule is the one rule without (?i)). */
+static Ptr jwt_run(Ptr p, Ptr end)
+{
+    while (p < end && (is_word(*p) || *p == '-'))
+        p++;
+    return p;
+}
+
+/* ``eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.`` then ``[A-Za-z0-9_-]+``: a JWT's signature. */
+static int jwt_at(Ptr s, Ptr end, Secret *out)
+{
+    Ptr p = s;
+    for (int part = 0; part < 2; part++) {
+        if (end - p < 3 || memcmp(p, "eyJ", 3) != 0)
+            return 0;
+        Ptr run = p + 3;
+        if ((p = jwt_run(run, end)) == run || p >= end || *p != '.')
+            return 0;
+        p++;
+    }
+    Ptr q = jwt_run(p, end);
+    *out = (Secret){p, q};
+    return q > p;
+}
+
+/* Lower-case pairs of bytes that open a named key of the rules (password, pwd, user_ticket,
+ * ticket, session..., sid, skey, api_key, code, state, auth_code, proxy-authorization,
+ * authorization, bearer, set-cookie, cookie, eyJ). */
+static const char *const KEY_OPENINGS[] = {
+    "pa", "pw", "us", "ti", "se", "si", "sk", "ap", "co", "st", "au", "pr", "be", "ey",
+};
+static uint8_t KEY_PAIRS[65536 / 8];
+
+static void set_key_pairs(void)
+{
+    for (size_t i = 0; i < sizeof KEY_OPENINGS / sizeof *KEY_OPENINGS; i++) {
+        unsigned pair = (uint8_t)KEY_OPENINGS[i][0] | (unsigned)(uint8_t)KEY_OPENINGS[i][1] << 8;
+        KEY_PAIRS[pair >> 3] |= (uint8_t)(1 << (pair & 7));
+    }
+}
+
+/* Whether a named key may open at ``s``: always where a long s or Kelvin sign may stand in for
+ * a letter, else when the first two letters open one. */
+static int may_name_key(Ptr s, Ptr end)
+{
+    if (end - s < 2)
+        return 0;
+    if (s[0] >= 0x80 || s[1] >= 0x80)
+        return 1;
+    unsigned pair = lower(s[0]) | (unsigned)lower(s[1]) << 8;
+    return (KEY_PAIRS[pair >> 3] >> (pair & 7)) & 1;
+}
+
+/* The first rule that matches at ``s``, in the order of redact.COMBINED (``^`` holds only at
+ * the text's start). ``run`` is where the run of [A-Za-z0-9_] characters from ``s`` ends when
+ * the keyed rule's token/secret branch is worth trying here, else NULL. */
+static int secret_at(Ptr text, Ptr end, Ptr s, Ptr run, Secret *out)
+{
+    int bounded = (s > text && is_word(s[-1])) != is_word(*s) && may_name_key(s, end);
+    uint8_t c = lower(*s);
+    int long_s = end - s >= 2 && memcmp(s, LONG_S, 2) == 0;
+    int ess = c == 's' || long_s;
+    if (bounded && (c == 'p' || c == 'u' || c == 't' || c == 'a' || ess))
+        for (size_t k = 0; k < sizeof BOUNDED_KEYS / sizeof *BOUNDED_KEYS; k++) {
+            Ptr key_end = folded(s, end, BOUNDED_KEYS[k]);
+            if (key_end != NULL && keyed_value(key_end, end, out))
+                return 1;
+        }
+    if (run != NULL && token_key(s, run) && keyed_value(run, end, out))
+        return 1;
+    if (s == text && parameter_at(s, end, out))
+        return 1;
+    if ((c == '?' || c == '&' || c == ';') && parameter_at(s + 1, end, out))
+        return 1;
+    if (!bounded) /* every rule left opens with \\b and a named key */
+        return 0;
+    if ((c == 'c' || c == 'a' || ess) && word_parameter_at(s, end, out))
+        return 1;
+    if (c == 'p' || c == 'a') {
+        Ptr p = folded(s, end, "proxy-");
+        p = folded(p ? p : s, end, "authorization");
+        if (p != NULL && header_value(p, end, AUTH_STOPS, out))
+            return 1;
+    }
+    if (c == 'b') {
+        Ptr p = caseless(s, end, "bearer");
+        Ptr token = p ? skip_space(p, end) : NULL;
+        if (token != NULL && token > p) {
+            Ptr q = word_run(token, end, BEARER_EXTRA);
+            if (q > token) {
+                *out = (Secret){token, q};
+                return 1;
+            }
+        }
+    }
+    if (ess || c == 'c') {
+        Ptr p = folded(s, end, "set-");
+        p = folded(p ? p : s, end, "cookie");
+        if (p != NULL && header_value(p, end, COOKIE_STOPS, out))
+            return 1;
+    }
+    return *s == 'e' && jwt_at(s, end, out);
+}
+
+/* The redact.KEYWORDS gate: a text holding none of these (ASCII, any case) is left alone. */
+static const char *const GATE[] = {
+    "token", "secret", "passw", "pwd", "ticket", "session", "sid", "skey", "api_key", "apikey",
+    "code=", "state=", "authorization", "bearer", "cookie", "eyj",
+};
+
+/* The two letters each gate word opens with. */
+#define GATE_OPENINGS "to" "se" "pa" "pw" "ti" "si" "sk" "ap" "co" "st" "au" "be" "ey"
+
+/* Whether a gate word starts at ``p``, whose first two bytes are in ``[p, end)``. */
+static int gate_word_at(Ptr p, Ptr end)
+{
+    uint8_t first = lower(p[0]), second = lower(p[1]);
+    for (size_t k = 0; k < sizeof GATE / sizeof *GATE; k++)
+        if ((uint8_t)GATE[k][0] == first && (uint8_t)GATE[k][1] == second &&
+            caseless(p + 2, end, GATE[k] + 2))
+            return 1;
+    return 0;
+}
+
+/* Whether ``[text, end)`` holds a gate word. Sixteen places at a time (with SSE2), the bytes
+ * there and after, lower-cased by setting bit 0x20 (which only letters can turn into letters),
+ * are compared with every word's first two letters; only places where they match are checked
+ * whole. The last places are compared in a zero-padded copy. */
+static int gate_open(Ptr text, Ptr end)
+{
+    static const char openings[] = GATE_OPENINGS;
+    enum { PAIRS = (sizeof openings - 1) / 2 };
+    Ptr p = text;
+#ifdef __SSE2__
+    const __m128i case_bit = _mm_set1_epi8(0x20);
+    __m128i firsts[PAIRS], seconds[PAIRS];
+    for (int i = 0; i < PAIRS; i++) {
+        firsts[i] = _mm_set1_epi8(openings[2 * i]);
+        seconds[i] = _mm_set1_epi8(openings[2 * i + 1]);
+    }
+    uint8_t padded[33] = {0};
+    for (; p + 1 < end; p += 16) {
+        Ptr block = p;
+        if (end - p < 17) { /* fewer than sixteen places and the byte after them */
+            memcpy(padded, p, (size_t)(end - p));
+            block = padded;
+        }
+        __m128i here = _mm_or_si128(_mm_loadu_si128((const __m128i *)block), case_bit);
+        __m128i next = _mm_or_si128(_mm_loadu_si128((const __m128i *)(block + 1)), case_bit);
+        __m128i hits = _mm_setzero_si128();
+        for (int i = 0; i < PAIRS; i++)
+            hits = _mm_or_si128(hits, _mm_and_si128(_mm_cmpeq_epi8(here, firsts[i]),
+                                                    _mm_cmpeq_epi8(next, seconds[i])));
+        for (unsigned mask = (unsigned)_mm_movemask_epi8(hits); mask; mask &= mask - 1)
+            if (gate_word_at(p + __builtin_ctz(mask), end))
+                return 1;
+    }
+#else
+    for (; p + 1 < end; p++)
+        for (int i = 0; i < PAIRS; i++)
+            if (lower(p[0]) == openings[2 * i] && lower(p[1]) == openings[2 * i + 1] &&
+                gate_word_at(p, end))
+                return 1;
+#endif
+    return 0;
+}
+
+/* Appends bytes to a growing buffer; returns -1 when memory runs out. */
+typedef struct {
+    uint8_t *data;
+    int64_t length, capacity;
+} Buffer;
+
+static int append(Buffer *buffer, const void *bytes, int64_t length)
+{
+    if (buffer->length + length > buffer->capacity) {
+        int64_t capacity = buffer->capacity ? buffer->capacity : 1 << 16;
+        while (capacity < buffer->length + length)
+            capacity *= 2;
+        uint8_t *grown = realloc(buffer->data, (size_t)capacity);
+        if (grown == NULL)
+            return -1;
+        buffer->data = grown;
+        buffer->capacity = capacity;
+    }
+    memcpy(buffer->data + buffer->length, bytes, (size_t)length);
+    buffer->length += length;
+    return 0;
+}
+
+/* Appends ``text`` with every secret masked to ``out``; returns 1 if anything was masked (else
+ * ``out`` is as it was), -1 when memory runs out. */
+static int redact_text(Ptr text, Ptr end, Buffer *out)
+{
+    static const char mask[] = "<redacted>";
+    if (!gate_open(text, end))
+        return 0;
+    Ptr copied = text, dead = text; /* the token/secret branch fails for starts before ``dead`` */
+    for (Ptr s = text; s < end;) {
+        /* Rules start at a letter, digit or "_", at "?", "&" or ";" or at a long s or Kelvin
+         * sign; and only the token/secret branch (tried at the start of the run, or where the
+         * search resumed) starts inside a word. */
+        if (!SECRET_STARTS[*s] || (s > copied && is_word(*s) && is_word(s[-1]))) {
+            s++;
+            continue;
+        }
+        Ptr run = NULL;
+        int plain = 0;
+        if (s >= dead && (s == copied || !word_char_before(text, s)))
+            run = key_run(s, end, &plain);
+        Secret found;
+        if (secret_at(text, end, s, run > s ? run : NULL, &found)) {
+            if (append(out, copied, found.keep - copied) || append(out, mask, 10))
+                return -1;
+            copied = s = found.stop;
+            continue;
+        }
+        if (run != NULL)
+            dead = run;
+        /* Inside an ASCII run no rule but the one just tried can start. */
+        s = run > s && plain ? run : s + 1;
+    }
+    if (copied == text)
+        return 0;
+    if (append(out, copied, end - copied))
+        return -1;
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ input */
+
+typedef struct {
+    const uint8_t *data;
+    int64_t length; /* -1: null */
+} Text;
+
+/* The rows of one Arrow string array (utf8, large utf8 or utf8 view) written to ``rows``. */
+static const char *read_rows(const struct ArrowArray *array, const char *format, Text *rows)
+{
+    const uint8_t *validity = array->buffers[0];
+    for (int64_t i = 0; i < array->length; i++) {
+        int64_t at = array->offset + i;
+        if (validity && !((validity[at >> 3] >> (at & 7)) & 1)) {
+            rows[i] = (Text){NULL, -1};
+            continue;
+        }
+        if (format[0] == 'v') {
+            const uint8_t *view = (const uint8_t *)array->buffers[1] + 16 * at;
+            int32_t length, buffer, offset;
+            memcpy(&length, view, 4);
+            if (length <= 12) {
+                rows[i] = (Text){view + 4, length};
+                continue;
+            }
+            memcpy(&buffer, view + 8, 4);
+            memcpy(&offset, view + 12, 4);
+            if (buffer < 0 || buffer + 3 > array->n_buffers)
+                return "string view names a missing buffer";
+            rows[i] = (Text){(const uint8_t *)array->buffers[2 + buffer] + offset, length};
+        } else if (format[0] == 'u') {
+            const int32_t *offsets = array->buffers[1];
+            rows[i] = (Text){(const uint8_t *)array->buffers[2] + offsets[at],
+                             offsets[at + 1] - offsets[at]};
+        } else {
+            const int64_t *offsets = array->buffers[1];
+            rows[i] = (Text){(const uint8_t *)array->buffers[2] + offsets[at],
+                             offsets[at + 1] - offsets[at]};
+        }
+        if (rows[i].length > INT32_MAX)
+            return "a text of over 2 GiB";
+    }
+    return NULL;
+}
+
+typedef struct {
+    struct ArrowArray *items;
+    int64_t count, capacity;
+} Chunks;
+
+/* A string column taken from polars: its chunks (kept alive) and a pointer to every row. */
+typedef struct {
+    struct ArrowArrayStream *stream;
+    Chunks chunks;
+    Text *rows;
+    int64_t count;
+} Input;
+
+static void release_input(Input *input)
+{
+    for (int64_t i = 0; i < input->chunks.count; i++)
+        if (input->chunks.items[i].release)
+            input->chunks.items[i].release(&input->chunks.items[i]);
+    free(input->chunks.items);
+    free(input->rows);
+    if (input->stream && input->stream->release)
+        input->stream->release(input->stream);
+}
+
+/* Pull every chunk of the stream; returns an error text or NULL. */
+static const char *read_chunks(Input *input, char *format)
+{
+    struct ArrowArrayStream *stream = input->stream;
+    Chunks *chunks = &input->chunks;
+    struct ArrowSchema schema;
+    if (stream->get_schema(stream, &schema) != 0)
+        return "the stream gave no schema";
+    int known = strcmp(schema.format, "vu") == 0 || strcmp(schema.format, "u") == 0 ||
+                strcmp(schema.format, "U") == 0;
+    strncpy(format, schema.format, 3);
+    format[3] = 0;
+    schema.release(&schema);
+    if (!known)
+        return "the stream does not hold strings";
+    for (;;) {
+        if (chunks->count == chunks->capacity) {
+            int64_t capacity = chunks->capacity ? 2 * chunks->capacity : 16;
+            void *grown = realloc(chunks->items, sizeof *chunks->items * (size_t)capacity);
+            if (grown == NULL)
+                return "out of memory";
+            chunks->items = grown;
+            chunks->capacity = capacity;
+        }
+        struct ArrowArray *next = &chunks->items[chunks->count];
+        if (stream->get_next(stream, next) != 0)
+            return "the stream failed part-way";
+        if (next->release == NULL)
+            return NULL;
+        chunks->count++;
+        input->count += next->length;
+    }
+}
+
+/* Opens an "arrow_array_stream" capsule of strings; on failure, sets a Python error and
+ * returns -1 (``input`` is then released). */
+static int open_input(PyObject *capsule, Input *input)
+{
+    *input = (Input){.stream = PyCapsule_GetPointer(capsule, "arrow_array_stream")};
+    if (input->stream == NULL)
+        return -1;
+    if (input->stream->release == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the stream was already consumed");
+        return -1;
+    }
+    char format[4];
+    const char *problem = read_chunks(input, format);
+    if (!problem && (input->rows = malloc(sizeof *input->rows * (size_t)(input->count + 1))) == NULL)
+        problem = "out of memory";
+    int64_t row = 0;
+    for (int64_t c = 0; !problem && c < input->chunks.count; c++) {
+        problem = read_rows(&input->chunks.items[c], format, input->rows + row);
+        row += input->chunks.items[c].length;
+    }
+    if (problem) {
+        release_input(input);
+        PyErr_SetString(PyExc_ValueError, problem);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ output */
+
+/* One column's buffers: validity bitmap, offsets (int32 or int64), bytes or values. */
+typedef struct {
+    uint8_t *validity;
+    void *offsets;
+    uint8_t *data;
+    const void *buffers[3];
+} Column;
+
+static void release_column(struct ArrowArray *array)
+{
+    Column *column = array->private_data;
+    free(column->validity);
+    free(column->offsets);
+    free(column->data);
+    free(column);
+    array->release = NULL;
+}
+
+static void release_struct(struct ArrowArray *array)
+{
+    for (int64_t i = 0; i < array->n_children; i++) {
+        struct ArrowArray *child = array->children[i];
+        if (child && child->release)
+            child->release(child);
+        free(child);
+    }
+    free(array->children);
+    free(array->buffers);
+    array->release = NULL;
+}
+
+static void release_schema(struct ArrowSchema *schema)
+{
+    for (int64_t i = 0; i < schema->n_children; i++)
+        free(schema->children[i]); /* leaves own nothing */
+    free(schema->children);
+    schema->release = NULL;
+}
+
+static void release_leaf_schema(struct ArrowSchema *schema) { schema->release = NULL; }
+
+static void free_schema_capsule(PyObject *capsule)
+{
+    struct ArrowSchema *schema = PyCapsule_GetPointer(capsule, "arrow_schema");
+    if (schema && schema->release)
+        schema->release(schema);
+    free(schema);
+}
+
+static void free_array_capsule(PyObject *capsule)
+{
+    struct ArrowArray *array = PyCapsule_GetPointer(capsule, "arrow_array");
+    if (array && array->release)
+        array->release(array);
+    free(array);
+}
+
+/* Row ``row`` of a column being built; length -1 for null. */
+typedef Text (*Getter)(const void *source, int64_t row);
+
+/* A string column of ``count`` rows from ``get``, lower-cased when ``fold``. Offsets are 32-bit
+ * ("u") unless the bytes need 64 ("U"); ``format`` says which. */
+static int build_strings(struct ArrowArray *out, const char **format, Getter get,
+                         const void *source, int64_t count, int fold)
+{
+    Column *column = calloc(1, sizeof *column);
+    if (column == NULL)
+        return -1;
+    int64_t bytes = 0, nulls = 0;
+    for (int64_t i = 0; i < count; i++) {
+        int64_t length = get(source, i).length;
+        nulls += length < 0;
+        bytes += length < 0 ? 0 : length;
+    }
+    int wide = bytes > INT32_MAX;
+    column->validity = calloc((size_t)(count + 7) / 8 + 1, 1);
+    column->offsets = malloc((wide ? 8 : 4) * (size_t)(count + 1));
+    column->data = malloc((size_t)bytes + 1);
+    if (!column->validity || !column->offsets || !column->data) {
+        out->private_data = column;
+        release_column(out);
+        return -1;
+    }
+    int32_t *narrow = column->offsets;
+    int64_t *broad = column->offsets;
+    int64_t at = 0;
+    for (int64_t i = 0; i < count; i++) {
+        if (wide)
+            broad[i] = at;
+        else
+            narrow[i] = (int32_t)at;
+        Text value = get(source, i);
+        if (value.length < 0)
+            continue;
+        column->validity[i >> 3] |= (uint8_t)(1 << (i & 7));
+        uint8_t *to = column->data + at;
+        if (fold)
+            for (int64_t b = 0; b < value.length; b++)
+                to[b] = lower(value.data[b]);
+        else
+            memcpy(to, value.data, (size_t)value.length);
+        at += value.length;
+    }
+    if (wide)
+        broad[count] = at;
+    else
+        narrow[count] = (int32_t)at;
+    column->buffers[0] = column->validity;
+    column->buffers[1] = column->offsets;
+    column->buffers[2] = column->data;
+    *out = (struct ArrowArray){.length = count, .null_count = nulls, .n_buffers = 3,
+                               .buffers = column->buffers, .release = release_column,
+                               .private_data = column};
+    *format = wide ? "U" : "u";
+    return 0;
+}
+
+/* An int64 column that takes over ``values`` (malloc'd; freed with the column). */
+static int build_int64(struct ArrowArray *out, int64_t *values, int64_t count)
+{
+    Column *column = calloc(1, sizeof *column);
+    if (column == NULL)
+        return -1;
+    column->data = (uint8_t *)values;
+    column->buffers[1] = values;
+    *out = (struct ArrowArray){.length = count, .n_buffers = 2, .buffers = column->buffers,
+                               .release = release_column, .private_data = column};
+    return 0;
+}
+
+/* A struct array of ``width`` columns named ``names``, made by ``build(i, column, format,
+ * context)``, as the PyCapsule pair polars takes in (NULL with a Python error on failure). */
+typedef int (*Builder)(int index, struct ArrowArray *column, const char **format,
+                       const void *context);
+
+static PyObject *export_struct(int width, const char *const *names, Builder build,
+                               const void *context, int64_t count)
+{
+    struct ArrowSchema *schema = calloc(1, sizeof *schema);
+    struct ArrowArray *array = calloc(1, sizeof *array);
+    if (schema == NULL || array == NULL) {
+        free(schema);
+        free(array);
+        return PyErr_NoMemory();
+    }
+    *schema = (struct ArrowSchema){.format = "+s", .name = "", .n_children = width,
+                                   .children = calloc((size_t)width, sizeof(void *)),
+                                   .release = release_schema};
+    *array = (struct ArrowArray){.length = count, .n_buffers = 1, .n_children = width,
+                                 .buffers = calloc(1, sizeof(void *)),
+                                 .children = calloc((size_t)width, sizeof(void *)),
+                                 .release = release_struct};
+    int failed = !schema->children || !array->buffers || !array->children;
+    if (!schema->children)
+        schema->n_children = 0;
+    if (!array->children)
+        array->n_children = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (int i = 0; !failed && i < width; i++) {
+        struct ArrowSchema *leaf = schema->children[i] = malloc(sizeof *leaf);
+        struct ArrowArray *column = array->children[i] = calloc(1, sizeof *column);
+        const char *format = "";
+        failed = !leaf || !column || build(i, column, &format, context) != 0;
+        if (leaf)
+            *leaf = (struct ArrowSchema){.format = format, .name = names[i],
+                                         .flags = ARROW_FLAG_NULLABLE,
+                                         .release = release_leaf_schema};
+    }
+    Py_END_ALLOW_THREADS
+    PyObject *schema_capsule = NULL, *array_capsule = NULL;
+    if (!failed)
+        schema_capsule = PyCapsule_New(schema, "arrow_schema", free_schema_capsule);
+    if (schema_capsule)
+        array_capsule = PyCapsule_New(array, "arrow_array", free_array_capsule);
+    if (array_capsule)
+        return Py_BuildValue("(NN)", schema_capsule, array_capsule);
+    if (schema_capsule)
+        Py_DECREF(schema_capsule); /* releases and frees the schema */
+    else {
+        schema->release(schema);
+        free(schema);
+    }
+    array->release(array);
+    free(array);
+    return failed ? PyErr_NoMemory() : NULL;
+}
+
+/* ------------------------------------------------------------------------ entry points */
+
+typedef struct {
+    const Text *rows;
+    const Span *spans; /* each field's spans in turn, one per row */
+    int64_t count;
+} Found;
+
+typedef struct {
+    const Found *found;
+    int field;
+} FieldColumn;
+
+static Text field_value(const void *source, int64_t row)
+{
+    const FieldColumn *column = source;
+    Span at = column->found->spans[column->field * column->found->count + row];
+    if (at.length < 0)
+        return (Text){NULL, -1};
+    return (Text){column->found->rows[row].data + at.start, at.length};
+}
+
+static int build_field(int index, struct ArrowArray *column, const char **format,
+                       const void *context)
+{
+    FieldColumn source = {context, index};
+    return build_strings(column, format, field_value, &source, source.found->count,
+                         index == HOST);
+}
+
+/* fields(stream) -> (schema capsule, array capsule)
+ *
+ * ``stream`` is an "arrow_array_stream" capsule of strings (a Series' __arrow_c_stream__()).
+ * Returns a struct array with one row per text and the string fields url, code, message, host,
+ * ip and request (null where not found).
+ */
+static PyObject *fields(PyObject *self, PyObject *capsule)
+{
+    Input input;
+    if (open_input(capsule, &input) != 0)
+        return NULL;
+    int64_t count = input.count;
+    Span *spans = malloc(sizeof *spans * (size_t)(count * FIELDS + 1));
+    if (spans == NULL) {
+        release_input(&input);
+        return PyErr_NoMemory();
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (int64_t i = 0; i < count; i++) {
+        Span found[FIELDS];
+        const Text row = input.rows[i];
+        if (row.length >= 0)
+            scan(row.data, row.data + row.length, found);
+        else
+            for (int f = 0; f < FIELDS; f++)
+                found[f] = (Span){0, -1};
+        for (int f = 0; f < FIELDS; f++)
+            spans[f * count + i] = found[f];
+    }
+    Py_END_ALLOW_THREADS
+    Found found = {input.rows, spans, count};
+    PyObject *result = export_struct(FIELDS, NAMES, build_field, &found, count);
+    free(spans);
+    release_input(&input);
+    return result;
+}
+
+typedef struct {
+    Buffer texts;
+    int64_t *ends;    /* where each changed row's text ends in ``texts`` */
+    int64_t *changed; /* the changed rows */
+    int64_t count;
+} Redacted;
+
+static Text redacted_value(const void *source, int64_t row)
+{
+    const Redacted *redacted = source;
+    int64_t start = row ? redacted->ends[row - 1] : 0;
+    return (Text){redacted->texts.data + start, redacted->ends[row] - start};
+}
+
+static const char *const REDACTED_NAMES[] = {"row", "text"};
+
+static int build_redacted(int index, struct ArrowArray *column, const char **format,
+                          const void *context)
+{
+    Redacted *redacted = (Redacted *)context;
+    if (index == 1)
+        return build_strings(column, format, redacted_value, redacted, redacted->count, 0);
+    *format = "l";
+    if (build_int64(column, redacted->changed, redacted->count) != 0)
+        return -1;
+    redacted->changed = NULL; /* the column owns it now */
+    return 0;
+}
+
+/* redact(stream) -> (schema capsule, array capsule)
+ *
+ * Returns a struct array of the texts of ``stream`` that held a secret: ``row`` (int64, the
+ * text's position) and ``text`` (with every secret value masked), in order.
+ */
+static PyObject *redact(PyObject *self, PyObject *capsule)
+{
+    Input input;
+    if (open_input(capsule, &input) != 0)
+        return NULL;
+    Redacted redacted = {.changed = malloc(sizeof(int64_t))}; /* never NULL, even empty */
+    int64_t capacity = 0;
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (int64_t i = 0; i < input.count && !failed; i++) {
+        const Text row = input.rows[i];
+        if (row.length < 0)
+            continue;
+        int masked = redact_text(row.data, row.data + row.length, &redacted.texts);
+        if (masked < 0) {
+            failed = 1;
+            break;
+        }
+        if (!masked)
+            continue;
+        if (redacted.count == capacity) {
+            capacity = capacity ? 2 * capacity : 1024;
+            int64_t *ends = realloc(redacted.ends, sizeof *ends * (size_t)capacity);
+            int64_t *changed = ends ? realloc(redacted.changed, sizeof *changed * (size_t)capacity)
+                                    : NULL;
+            if (ends)
+                redacted.ends = ends;
+            if (changed)
+                redacted.changed = changed;
+            failed = !ends || !changed;
+        }
+        if (!failed) {
+            redacted.ends[redacted.count] = redacted.texts.length;
+            redacted.changed[redacted.count++] = i;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    failed |= redacted.changed == NULL;
+    PyObject *result = failed ? PyErr_NoMemory()
+                              : export_struct(2, REDACTED_NAMES, build_redacted, &redacted,
+                                              redacted.count);
+    free(redacted.texts.data);
+    free(redacted.ends);
+    free(redacted.changed);
+    release_input(&input);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"fields", fields, METH_O, "Every text's fields, as an Arrow struct array (capsule pair)."},
+    {"redact", redact, METH_O, "The texts that held secrets, masked (Arrow capsule pair)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_scan", "Field and secret patterns over text columns, compiled.", -1,
+    methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__scan(void)
+{
+    set_sets();
+    set_key_pairs();
+    return PyModule_Create(&module);
+}

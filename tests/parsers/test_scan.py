@@ -1,0 +1,204 @@
+"""The compiled text scans (``parsers/_scan.c``) do exactly what their polars twins do.
+
+Field extraction and redaction run the compiled scans where the install built them and the
+patterns (``parsers.logs.fields``, ``analyzer.redact``) elsewhere, so both must give the same
+columns on any text: keys, separators and values lined up the way the patterns' edges care
+about, random Unicode, the bundled samples and every corpus log.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analyzer.redact import redact_series
+from parsers import scan
+from parsers.logs import fields
+from parsers.text import read_lines
+from tests.parsers.test_log_fuzz import (
+    FIELD_COLUMNS,
+    FIELD_KEYS,
+    FIELD_PIECES,
+    FIELD_SEPARATORS,
+    FIELD_VALUES,
+    SECRET_KEYS,
+    SECRET_PIECES,
+    SECRET_SEPARATORS,
+    SECRET_VALUES,
+    keyed_texts,
+)
+
+COMPILED = scan.compiled  # captured before any test swaps it out
+pytestmark = pytest.mark.skipif(COMPILED is None, reason="parsers._scan was not built")
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE_LOGS = sorted((ROOT / "sample_data").rglob("*.log"))
+
+# Characters the scans treat specially: white space beyond ASCII (NEL, NBSP, ideographic space,
+# line separator), the Kelvin sign and long s that Unicode case folding adds to "k" and "s",
+# non-ASCII digits, NUL, and bytes that open multi-byte characters.
+SPECIAL = "\x85\xa0\u3000\u2028\u1680\u212a\u017f\u0663\x00é中"
+ALPHABET = st.sampled_from(
+    list("aeiostkcdhrxy_-=:;,.&?'\"\\/<>[]{}() \t\n\r0123456789AEKSXY") + list(SPECIAL)
+)
+TEXTS = st.lists(st.text(alphabet=ALPHABET, max_size=120) | st.none(), max_size=40)
+FIELD_TEXTS = keyed_texts(
+    FIELD_PIECES + list(SPECIAL), FIELD_KEYS, FIELD_SEPARATORS, FIELD_VALUES,
+    glue=" ", min_parts=1, max_texts=40,
+)  # fmt: skip
+SECRET_TEXTS = keyed_texts(
+    SECRET_PIECES + list(SPECIAL), SECRET_KEYS, SECRET_SEPARATORS, SECRET_VALUES,
+    glue="", min_parts=0, max_texts=40,
+)  # fmt: skip
+SAME = settings(max_examples=150, deadline=None)
+
+
+def fields_both_ways(
+    messages: list[str | None], preset: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    frame = pl.DataFrame(
+        {"message": messages, **{name: preset for name in FIELD_COLUMNS}},
+        schema={"message": pl.String, **dict.fromkeys(FIELD_COLUMNS, pl.String)},
+    )
+    compiled = fields.extract_fields(frame)
+    scan.compiled = None
+    try:
+        patterns = fields.extract_fields(frame)
+    finally:
+        scan.compiled = COMPILED
+    return compiled, patterns
+
+
+def redact_both_ways(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
+    compiled = redact_series(texts)
+    scan.compiled = None
+    try:
+        patterns = redact_series(texts)
+    finally:
+        scan.compiled = COMPILED
+    return compiled, patterns
+
+
+def assert_frames_equal(compiled: pl.DataFrame, patterns: pl.DataFrame, texts: pl.Series) -> None:
+    """Equal frames, or the first differing text and columns, readable."""
+    for name in patterns.columns:
+        differs = compiled[name].ne_missing(patterns[name])
+        if differs.any():
+            row = int(differs.arg_true()[0])
+            raise AssertionError(
+                f"{name}: {texts[row]!r} -> compiled {compiled[name][row]!r}, "
+                f"patterns {patterns[name][row]!r}"
+            )
+
+
+@SAME
+@given(messages=FIELD_TEXTS, preset=st.sampled_from([None, "kept"]))
+def test_fields_of_keyed_texts(messages: list[str], preset: str | None) -> None:
+    compiled, patterns = fields_both_ways(messages, preset)
+    assert_frames_equal(compiled, patterns, pl.Series(messages, dtype=pl.String))
+
+
+@SAME
+@given(messages=TEXTS)
+def test_fields_of_random_text(messages: list[str | None]) -> None:
+    compiled, patterns = fields_both_ways(messages)
+    assert_frames_equal(compiled, patterns, pl.Series(messages, dtype=pl.String))
+
+
+@SAME
+@given(texts=SECRET_TEXTS)
+def test_redaction_of_keyed_texts(texts: list[str]) -> None:
+    series = pl.Series("t", texts, dtype=pl.String)
+    compiled, patterns = redact_both_ways(series)
+    assert_frames_equal(compiled.to_frame(), patterns.to_frame(), series)
+
+
+@SAME
+@given(texts=TEXTS)
+def test_redaction_of_random_text(texts: list[str | None]) -> None:
+    series = pl.Series("t", texts, dtype=pl.String)
+    compiled, patterns = redact_both_ways(series)
+    assert_frames_equal(compiled.to_frame(), patterns.to_frame(), series)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("to\u212aen=abc", "to\u212aen=abc"),  # no gate word in ASCII: the rules never run
+        ("token=1 to\u212aen=abc", "token=<redacted> to\u212aen=<redacted>"),
+        # (?-u:\b) compares bytes: it holds between "x" and a long s, not between " " and one.
+        ("token=1 x\u017fid=2", "token=<redacted> x\u017fid=<redacted>"),
+        ("token=1 \u017fid=2", "token=<redacted> \u017fid=2"),
+        ("?code=ab&state=cd", "?code=<redacted>&state=<redacted>"),
+        ("code=12 code=1a", "code=<redacted> code=<redacted>"),  # "^" opens a parameter
+        ("x code=12 code=1a", "x code=12 code=<redacted>"),
+        # No value after the spaces: the engine gives a space back and masks it.
+        ("authorization: \n,", "authorization:<redacted>\n,"),
+        ("authorization:\n,", "authorization:\n,"),
+        ("authorization:  ,", "authorization: <redacted>,"),
+        ('secret="a\\"b" rest', 'secret="<redacted>" rest'),
+    ],
+)
+def test_redaction_edges(text: str, masked: str) -> None:
+    compiled, patterns = redact_both_ways(pl.Series("t", [text]))
+    assert compiled[0] == patterns[0] == masked
+
+
+def test_chunked_sliced_and_long_columns_are_read_whole() -> None:
+    # Several chunks, a slice that starts mid-chunk, strings inline in the view (<= 12 bytes)
+    # and in buffers, and nulls: every row lines up with its own result.
+    rows = ["errcode=5 host=a.example.com", None, "x", "see http://h.example/p 10.0.0.1 " * 40]
+    chunked = pl.concat([pl.Series("message", rows * 50)] * 3, rechunk=False).slice(7, 500)
+    assert chunked.n_chunks() > 1
+    compiled, patterns = fields_both_ways(chunked.to_list())
+    found = scan.fields(chunked)
+    assert found.height == chunked.len()
+    assert found["code"].to_list()[:4] == [None, "5", None, None]  # row 7 is rows[3]
+    assert_frames_equal(compiled, patterns, chunked)
+
+
+def test_threads_cut_the_column_without_moving_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = pl.Series("t", [f"n={i} token={i} http://h{i}.example/" for i in range(5000)])
+    whole = scan.fields(texts)
+    masked = scan.secrets(texts)
+    monkeypatch.setattr(scan, "MIN_TEXTS_PER_THREAD", 100)
+    monkeypatch.setattr(scan, "usable_cores", lambda: 3)
+    assert scan.fields(texts).equals(whole)
+    assert scan.secrets(texts).equals(masked)
+    assert masked[4999] == "n=4999 token=<redacted> http://h4999.example/"
+
+
+def test_a_column_that_is_not_text_is_refused() -> None:
+    with pytest.raises(ValueError, match="does not hold strings"):
+        COMPILED.fields(pl.Series([1, 2]).__arrow_c_stream__())
+    with pytest.raises(ValueError, match="does not hold strings"):
+        COMPILED.redact(pl.Series([1.5]).__arrow_c_stream__())
+
+
+def log_lines(path: Path) -> pl.Series:
+    return read_lines(path.read_bytes()).lines
+
+
+@pytest.mark.parametrize("path", SAMPLE_LOGS, ids=lambda p: p.name)
+def test_sample_logs_scan_alike(path: Path) -> None:
+    lines = log_lines(path)
+    compiled, patterns = redact_both_ways(lines)
+    assert compiled.equals(patterns)
+    found, expected = fields_both_ways(compiled.to_list())
+    assert_frames_equal(found, expected, compiled)
+
+
+@pytest.mark.corpus
+def test_corpus_logs_scan_alike(corpus: Path) -> None:
+    paths = sorted(p for p in (corpus / "logs").iterdir() if p.is_file())
+    assert paths
+    for path in paths:
+        lines = log_lines(path)
+        compiled, patterns = redact_both_ways(lines)
+        assert compiled.equals(patterns), path.name
+        found, expected = fields_both_ways(compiled.to_list())
+        assert_frames_equal(found, expected, compiled)
+        print(f"{path.name}: {lines.len()} lines, {int((compiled != lines).sum())} masked")
