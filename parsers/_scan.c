@@ -60,8 +60,10 @@ struct ArrowArrayStream {
 
 /* ------------------------------------------------------------------------ characters */
 
-enum { URL, CODE, MESSAGE, HOST, IP, REQUEST, FIELDS };
-static const char *const NAMES[FIELDS] = {"url", "code", "message", "host", "ip", "request"};
+enum { URL, DOMAIN, PATH, CODE, MESSAGE, HOST, IP, REQUEST, FIELDS };
+static const char *const NAMES[FIELDS] = {
+    "url", "domain", "path", "code", "message", "host", "ip", "request",
+};
 
 /* Where a field was found in its message: bytes [start, start + length); length -1 if not. */
 typedef struct {
@@ -86,8 +88,16 @@ static const uint8_t WORD_BYTES[256] = {
 static int is_word(uint8_t c) { return WORD_BYTES[c]; }
 static int boundary_before(Ptr text, Ptr at) { return at == text || !is_word(at[-1]); }
 
-/* Bytes in the UTF-8 character that opens with ``c`` (strings are valid UTF-8). */
+/* Bytes in the UTF-8 character that opens with ``c``. */
 static int char_bytes(uint8_t c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
+
+/* The character after the one at ``p``, never past ``end`` (polars strings are valid UTF-8,
+ * but a stream from elsewhere may cut a character short). */
+static Ptr next_char(Ptr p, Ptr end)
+{
+    int width = char_bytes(*p);
+    return end - p > width ? p + width : end;
+}
 
 /* Bytes of the white-space character (Unicode White_Space, which ``\s`` and polars'
  * strip_chars use) at ``p``; 0 when the character there is not white space. */
@@ -264,7 +274,7 @@ static Span stripped(Ptr text, Ptr start, Ptr stop)
 static Ptr bare_run(Ptr p, Ptr end)
 {
     while (p < end && !BARE_STOPS[*p])
-        p += char_bytes(*p);
+        p = next_char(p, end);
     return p;
 }
 
@@ -285,9 +295,9 @@ static int errmsg_at(Ptr s, Ptr end, Ptr text, Span *out)
             if (*p == '\\') {
                 if (p + 1 >= end || p[1] == '\n')
                     break; /* "\\." cannot take a newline; no closing quote here */
-                p += 1 + char_bytes(p[1]);
+                p = next_char(p + 1, end);
             } else
-                p += char_bytes(*p);
+                p = next_char(p, end);
         }
         if (p < end && *p == '"') {
             *out = stripped(text, value + 1, p);
@@ -338,7 +348,7 @@ static int url_at(Ptr s, Ptr end, Ptr text, Span *out)
         else if (*p < 0x80 || space_at(p, end))
             break;
         else
-            p += char_bytes(*p);
+            p = next_char(p, end);
     }
     if (p == body)
         return 0;
@@ -452,10 +462,53 @@ static int request_id_at(Ptr s, Ptr end, Ptr text, Span *out)
     return 0;
 }
 
+/* The host after ``h`` as URL_DOMAIN's last group takes it: ``\[[0-9A-Fa-f:.]+\]`` or else
+ * ``[^:/?#]+``; NULL when neither matches. */
+static Ptr url_host(Ptr h, Ptr end)
+{
+    if (h < end && *h == '[') {
+        Ptr p = h + 1;
+        while (p < end && (is_digit(*p) || (unsigned)(lower(*p) - 'a') < 6 || *p == ':' || *p == '.'))
+            p++;
+        if (p > h + 1 && p < end && *p == ']')
+            return p + 1;
+    }
+    Ptr p = h;
+    while (p < end && *p != ':' && *p != '/' && *p != '?' && *p != '#')
+        p = next_char(p, end);
+    return p > h ? p : NULL;
+}
+
+/* The domain (URL_DOMAIN, before lower-casing) and path (URL_PATH) of the URL [url, stop),
+ * which opens with "http://" or "https://". */
+static void url_parts(Ptr text, Ptr url, Ptr stop, Span out[FIELDS])
+{
+    Ptr after = url + (url[4] == 's' ? 8 : 7);
+    /* ``(?:[^@/]*@)?``: userinfo runs to the first "@" before any "/"; without a host after
+     * it, the engine drops the userinfo and takes the host from the scheme on. */
+    Ptr at = after, host = NULL;
+    while (at < stop && *at != '@' && *at != '/')
+        at++;
+    if (at < stop && *at == '@' && (host = url_host(at + 1, stop)) != NULL)
+        out[DOMAIN] = span(text, at + 1, host);
+    else if ((host = url_host(after, stop)) != NULL)
+        out[DOMAIN] = span(text, after, host);
+    /* ``[^/?#]+(/[^?#]*)``: the path opens at the first of "/?#" if that is a "/". */
+    Ptr slash = after;
+    while (slash < stop && *slash != '/' && *slash != '?' && *slash != '#')
+        slash++;
+    if (slash > after && slash < stop && *slash == '/') {
+        Ptr end = slash;
+        while (end < stop && *end != '?' && *end != '#')
+            end++;
+        out[PATH] = span(text, slash, end);
+    }
+}
+
 /* The leftmost IPv4 address whose first dot is ``dot``: it opens one to three digits before. */
 static int ipv4_before(Ptr text, Ptr end, Ptr dot, Ptr *tried, Span *out)
 {
-    Ptr s = dot - 3 > *tried ? dot - 3 : *tried;
+    Ptr s = dot - *tried > 3 ? dot - 3 : *tried;
     for (; s < dot; s++) {
         if (!is_digit(*s) || !boundary_before(text, s))
             continue;
@@ -590,6 +643,8 @@ static void scan(Ptr text, Ptr end, Span out[FIELDS])
     }
     if (out[CODE].length < 0)
         out[CODE] = numeric;
+    if (out[URL].length >= 0)
+        url_parts(text, text + out[URL].start, text + out[URL].start + out[URL].length, out);
 }
 
 /* ------------------------------------------------------------------------ secrets
@@ -681,7 +736,7 @@ static Ptr run_until(Ptr p, Ptr end, const Set stops, int spaces)
         } else if (spaces && space_at(p, end))
             break;
         else
-            p += char_bytes(*p);
+            p = next_char(p, end);
     }
     return p;
 }
@@ -703,9 +758,9 @@ static int keyed_value(Ptr p, Ptr end, Secret *out)
         Ptr q = p + 1;
         while (q < end && *q != '"') {
             if (*q != '\\')
-                q += char_bytes(*q);
+                q = next_char(q, end);
             else if (q + 1 < end && q[1] != '\n')
-                q += 1 + char_bytes(q[1]);
+                q = next_char(q + 1, end);
             else
                 break;
         }
@@ -1027,7 +1082,7 @@ static int redact_text(Ptr text, Ptr end, Buffer *out)
         if (s >= dead && (s == copied || !word_char_before(text, s)))
             run = key_run(s, end, &plain);
         Secret found;
-        if (secret_at(text, end, s, run > s ? run : NULL, &found)) {
+        if (secret_at(text, end, s, run != NULL && run > s ? run : NULL, &found)) {
             if (append(out, copied, found.keep - copied) || append(out, mask, 10))
                 return -1;
             copied = s = found.stop;
@@ -1036,7 +1091,7 @@ static int redact_text(Ptr text, Ptr end, Buffer *out)
         if (run != NULL)
             dead = run;
         /* Inside an ASCII run no rule but the one just tried can start. */
-        s = run > s && plain ? run : s + 1;
+        s = run != NULL && run > s && plain ? run : s + 1;
     }
     if (copied == text)
         return 0;
@@ -1066,14 +1121,19 @@ static const char *read_rows(const struct ArrowArray *array, const char *format,
             const uint8_t *view = (const uint8_t *)array->buffers[1] + 16 * at;
             int32_t length, buffer, offset;
             memcpy(&length, view, 4);
+            if (length < 0)
+                return "a string view of negative length";
             if (length <= 12) {
                 rows[i] = (Text){view + 4, length};
                 continue;
             }
             memcpy(&buffer, view + 8, 4);
             memcpy(&offset, view + 12, 4);
-            if (buffer < 0 || buffer + 3 > array->n_buffers)
-                return "string view names a missing buffer";
+            /* Buffers: validity, views, the data buffers, then their sizes (int64). */
+            const int64_t *sizes = array->buffers[array->n_buffers - 1];
+            if (buffer < 0 || buffer + 4 > array->n_buffers || offset < 0 ||
+                (int64_t)offset + length > sizes[buffer])
+                return "a string view points outside its buffers";
             rows[i] = (Text){(const uint8_t *)array->buffers[2 + buffer] + offset, length};
         } else if (format[0] == 'u') {
             const int32_t *offsets = array->buffers[1];
@@ -1139,8 +1199,10 @@ static const char *read_chunks(Input *input, char *format)
             chunks->capacity = capacity;
         }
         struct ArrowArray *next = &chunks->items[chunks->count];
-        if (stream->get_next(stream, next) != 0)
-            return "the stream failed part-way";
+        if (stream->get_next(stream, next) != 0) {
+            const char *why = stream->get_last_error ? stream->get_last_error(stream) : NULL;
+            return why ? why : "the stream failed part-way";
+        }
         if (next->release == NULL)
             return NULL;
         chunks->count++;
@@ -1169,8 +1231,8 @@ static int open_input(PyObject *capsule, Input *input)
         row += input->chunks.items[c].length;
     }
     if (problem) {
+        PyErr_SetString(PyExc_ValueError, problem); /* before the stream that may own it goes */
         release_input(input);
-        PyErr_SetString(PyExc_ValueError, problem);
         return -1;
     }
     return 0;
@@ -1398,8 +1460,8 @@ static int build_field(int index, struct ArrowArray *column, const char **format
 /* fields(stream) -> (schema capsule, array capsule)
  *
  * ``stream`` is an "arrow_array_stream" capsule of strings (a Series' __arrow_c_stream__()).
- * Returns a struct array with one row per text and the string fields url, code, message, host,
- * ip and request (null where not found).
+ * Returns a struct array with one row per text and the string fields url, domain, path, code,
+ * message, host, ip and request (null where not found).
  */
 static PyObject *fields(PyObject *self, PyObject *capsule)
 {

@@ -59,8 +59,8 @@ def _in_slices(
 
 
 def fields(messages: pl.Series) -> pl.DataFrame:
-    """What the field patterns find in each message: columns url, code, message, host, ip and
-    request, one row per message (see ``parsers.logs.fields``)."""
+    """What the field patterns find in each message: columns url, domain, path, code, message,
+    host, ip and request, one row per message (see ``parsers.logs.fields``)."""
     assert compiled is not None
     return pl.concat([found for _, found in _in_slices(messages, compiled.fields)], rechunk=False)
 

@@ -59,13 +59,17 @@ def extract_fields(frame: pl.DataFrame, text: str = "message") -> pl.DataFrame:
 
 
 def _found_by_patterns(msg: pl.Expr) -> dict[str, pl.Expr]:
-    """What each pattern finds in ``msg``, as ``scan.fields`` returns it: the URL, the error
-    code, the error message, the host (lower case), the IPv4 address and the request id."""
+    """What each pattern finds in ``msg``, as ``scan.fields`` returns it: the URL with its
+    domain (as written) and path, the error code, the error message, the host (lower case), the
+    IPv4 address and the request id."""
     keyed = pl.when(msg.str.contains_any(list(KEYWORDS), ascii_case_insensitive=True)).then(msg)
     errcode = keyed.str.extract(ERRCODE, 1)
     quoted = keyed.str.extract_groups(ERRMSG).struct
+    url = keyed.str.extract(URL, 0).str.strip_chars_end(".,;:)")
     return {
-        "url": keyed.str.extract(URL, 0).str.strip_chars_end(".,;:)"),
+        "url": url,
+        "domain": _url_domain(url),
+        "path": url.str.extract(URL_PATH, 1),
         "code": pl.coalesce(
             errcode, pl.when(errcode.is_null()).then(keyed).str.extract(NUMERIC_CODE, 1)
         ),
@@ -79,25 +83,38 @@ def _found_by_patterns(msg: pl.Expr) -> dict[str, pl.Expr]:
 
 
 def _fill_fields(frame: pl.LazyFrame, found: pl.DataFrame) -> pl.LazyFrame:
-    """``frame`` with the schema's field columns set, where still null, from ``found``."""
+    """``frame`` with the schema's field columns set, where still null, from ``found``.
+
+    A URL already set (a JSON log's ``url``) is kept, and its domain and path are taken from
+    it; otherwise the found URL's are.
+    """
     names = {name: f"_found_{name}" for name in found.columns}
     frame = pl.concat([frame, found.rename(names).lazy()], how="horizontal")
     found_col = {name: pl.col(alias) for name, alias in names.items()}
-    frame = _fill(frame, {"url.full": found_col["url"]})
-    url = pl.col("url.full")
-    frame = frame.with_columns(_domain=_url_domain(url).str.to_lowercase())
+    present = frame.collect_schema().names()
+    given = pl.col("url.full") if "url.full" in present else pl.lit(None, dtype=pl.String)
+    frame = frame.with_columns(
+        _domain=pl.when(given.is_not_null())
+        .then(_url_domain(given))
+        .otherwise(found_col["domain"])
+        .str.to_lowercase(),
+        _path=pl.when(given.is_not_null())
+        .then(given.str.extract(URL_PATH, 1))
+        .otherwise(found_col["path"]),
+    )
     return _fill(
         frame,
         {
+            "url.full": found_col["url"],
             "error.code": found_col["code"],
             "error.message": found_col["message"],
             "url.domain": pl.col("_domain"),
-            "url.path": url.str.extract(URL_PATH, 1),
+            "url.path": pl.col("_path"),
             "destination.domain": pl.coalesce(found_col["host"], pl.col("_domain")),
             "related.ip": found_col["ip"],
             "http.request.id": found_col["request"],
         },
-    ).drop("_domain", *names.values())
+    ).drop("_domain", "_path", *names.values())
 
 
 def _url_domain(url: pl.Expr) -> pl.Expr:
