@@ -389,7 +389,13 @@ def run(mb: float, keep: Path | None, repeat: int, seed: int = DEFAULT_SEED) -> 
     import polars as pl
 
     path, stats = ensure_log(mb, keep, seed)
-    print(f"python {platform.python_version()}, polars {pl.__version__}, {os.cpu_count()} CPUs")
+    from parsers import scan
+
+    compiled = "compiled" if scan.compiled is not None else "NOT compiled (polars patterns)"
+    print(
+        f"python {platform.python_version()}, polars {pl.__version__}, {os.cpu_count()} CPUs, "
+        f"field and secret scans {compiled}"
+    )
     load_before = os.getloadavg()[0]
     _warm(path)
     print("timing loginlens ingest ...", flush=True)

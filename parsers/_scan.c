@@ -1240,12 +1240,14 @@ static int open_input(PyObject *capsule, Input *input)
 
 /* ------------------------------------------------------------------------ output */
 
-/* One column's buffers: validity bitmap, offsets (int32 or int64), bytes or values. */
+/* One column's buffers: validity bitmap, views or offsets, bytes or values, and (for views)
+ * the size of the bytes. */
 typedef struct {
     uint8_t *validity;
     void *offsets;
     uint8_t *data;
-    const void *buffers[3];
+    int64_t data_bytes;
+    const void *buffers[4];
 } Column;
 
 static void release_column(struct ArrowArray *array)
@@ -1300,8 +1302,38 @@ static void free_array_capsule(PyObject *capsule)
 /* Row ``row`` of a column being built; length -1 for null. */
 typedef Text (*Getter)(const void *source, int64_t row);
 
-/* A string column of ``count`` rows from ``get``, lower-cased when ``fold``. Offsets are 32-bit
- * ("u") unless the bytes need 64 ("U"); ``format`` says which. */
+/* Writes the value of row ``i`` of a string column: into its 16-byte view (inline up to 12
+ * bytes, else its length, first four bytes, buffer 0 and offset ``*at`` in ``data``), or after
+ * the row before in ``data`` with ``offsets`` 64-bit (``views`` NULL). */
+static void put_value(Text value, int fold, uint8_t *views, int64_t *offsets, uint8_t *data,
+                      int64_t i, int64_t *at)
+{
+    uint8_t *to = data + *at;
+    if (views != NULL && value.length <= 12)
+        to = views + 16 * i + 4;
+    if (fold)
+        for (int64_t b = 0; b < value.length; b++)
+            to[b] = lower(value.data[b]);
+    else
+        memcpy(to, value.data, (size_t)value.length);
+    if (views != NULL) {
+        int32_t length = (int32_t)value.length, buffer = 0, offset = (int32_t)*at;
+        memcpy(views + 16 * i, &length, 4);
+        if (length > 12) {
+            memcpy(views + 16 * i + 4, to, 4);
+            memcpy(views + 16 * i + 8, &buffer, 4);
+            memcpy(views + 16 * i + 12, &offset, 4);
+        }
+    }
+    if (views == NULL || value.length > 12)
+        *at += value.length;
+    if (offsets != NULL)
+        offsets[i + 1] = *at;
+}
+
+/* A string column of ``count`` rows from ``get``, lower-cased when ``fold``: string views
+ * ("vu", what polars keeps, so it takes them without converting) unless the bytes need
+ * 64-bit offsets ("U"); ``format`` says which. */
 static int build_strings(struct ArrowArray *out, const char **format, Getter get,
                          const void *source, int64_t count, int fold)
 {
@@ -1314,46 +1346,39 @@ static int build_strings(struct ArrowArray *out, const char **format, Getter get
         nulls += length < 0;
         bytes += length < 0 ? 0 : length;
     }
-    int wide = bytes > INT32_MAX;
+    int viewed = bytes <= INT32_MAX;
     column->validity = calloc((size_t)(count + 7) / 8 + 1, 1);
-    column->offsets = malloc((wide ? 8 : 4) * (size_t)(count + 1));
+    column->offsets = viewed ? calloc((size_t)count + 1, 16) : malloc(8 * (size_t)(count + 1));
     column->data = malloc((size_t)bytes + 1);
     if (!column->validity || !column->offsets || !column->data) {
         out->private_data = column;
         release_column(out);
         return -1;
     }
-    int32_t *narrow = column->offsets;
-    int64_t *broad = column->offsets;
+    uint8_t *views = viewed ? column->offsets : NULL;
+    int64_t *offsets = viewed ? NULL : column->offsets;
     int64_t at = 0;
+    if (offsets != NULL)
+        offsets[0] = 0;
     for (int64_t i = 0; i < count; i++) {
-        if (wide)
-            broad[i] = at;
-        else
-            narrow[i] = (int32_t)at;
         Text value = get(source, i);
-        if (value.length < 0)
+        if (value.length < 0) {
+            if (offsets != NULL)
+                offsets[i + 1] = at;
             continue;
+        }
         column->validity[i >> 3] |= (uint8_t)(1 << (i & 7));
-        uint8_t *to = column->data + at;
-        if (fold)
-            for (int64_t b = 0; b < value.length; b++)
-                to[b] = lower(value.data[b]);
-        else
-            memcpy(to, value.data, (size_t)value.length);
-        at += value.length;
+        put_value(value, fold, views, offsets, column->data, i, &at);
     }
-    if (wide)
-        broad[count] = at;
-    else
-        narrow[count] = (int32_t)at;
+    column->data_bytes = at;
     column->buffers[0] = column->validity;
     column->buffers[1] = column->offsets;
     column->buffers[2] = column->data;
-    *out = (struct ArrowArray){.length = count, .null_count = nulls, .n_buffers = 3,
+    column->buffers[3] = &column->data_bytes; /* a view array's buffer sizes */
+    *out = (struct ArrowArray){.length = count, .null_count = nulls, .n_buffers = viewed ? 4 : 3,
                                .buffers = column->buffers, .release = release_column,
                                .private_data = column};
-    *format = wide ? "U" : "u";
+    *format = viewed ? "vu" : "U";
     return 0;
 }
 

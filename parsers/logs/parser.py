@@ -419,43 +419,69 @@ def _to_events(
             else None
         ),
     }
-    level = pl.col("level").str.to_lowercase()
     severity = pl.col("pri").cast(pl.Int64, strict=False) % 8
-    # A record's continuation lines, where it has any, follow its first line. (``coalesce`` of
-    # the joined text, null without a continuation, is several times cheaper than a branch.)
     text = pl.col("message").fill_null(pl.col("line"))
-    message = pl.coalesce(pl.format("{}\n{}", text, pl.col("continuation")), text)
-    original = pl.coalesce(pl.format("{}\n{}", pl.col("raw"), pl.col("raw_rest")), pl.col("raw"))
-    events = (
-        records.with_columns(times.timestamps)
-        .lazy()
-        .select(
-            "@timestamp",
-            pl.lit("event").alias("event.kind"),
-            pl.lit("log").alias("event.dataset"),
-            original.alias("event.original"),
-            message.str.strip_chars_end().alias("message"),
-            pl.coalesce(
-                level.replace(LEVELS),
-                severity.replace_strict(SYSLOG_SEVERITY, default=None, return_dtype=pl.String),
-            ).alias("log.level"),
-            pl.col("logger").str.strip_chars().replace("", None).alias("log.logger"),
-            pl.col("host").alias("host.hostname"),
-            _integer(pl.col("pid")).alias("process.pid"),
-            _integer(pl.col("tid")).alias("process.thread.id"),
-            pl.col("errcode").alias("error.code"),
-            pl.col("errmsg").alias("error.message"),
-            pl.col("domain").str.to_lowercase().alias("destination.domain"),
-            pl.col("ip").alias("related.ip"),
-            pl.col("url").alias("url.full"),
-            pl.col("request_id").alias("http.request.id"),
-            pl.lit(display).alias("loginlens.source"),
-            pl.col("line_no").alias("loginlens.record"),
-            pl.lit("log").alias("loginlens.kind"),
-            pl.col("format").fill_null(UNRECOGNISED).alias("loginlens.format"),
-        )
+    records = records.with_columns(
+        times.timestamps,
+        _original=_with_continuation(records, pl.col("raw"), "raw_rest"),
+        _message=_with_continuation(
+            records, text, "continuation", lambda joined: joined.str.strip_chars_end()
+        ),
+        _level=_by_value(
+            records.get_column("level"), lambda v: v.str.to_lowercase().replace(LEVELS)
+        ),
+    )
+    events = records.lazy().select(
+        "@timestamp",
+        pl.lit("event").alias("event.kind"),
+        pl.lit("log").alias("event.dataset"),
+        pl.col("_original").alias("event.original"),
+        pl.col("_message").alias("message"),
+        pl.coalesce(
+            "_level",
+            severity.replace_strict(SYSLOG_SEVERITY, default=None, return_dtype=pl.String),
+        ).alias("log.level"),
+        pl.col("logger").str.strip_chars().replace("", None).alias("log.logger"),
+        pl.col("host").alias("host.hostname"),
+        _integer(pl.col("pid")).alias("process.pid"),
+        _integer(pl.col("tid")).alias("process.thread.id"),
+        pl.col("errcode").alias("error.code"),
+        pl.col("errmsg").alias("error.message"),
+        pl.col("domain").str.to_lowercase().alias("destination.domain"),
+        pl.col("ip").alias("related.ip"),
+        pl.col("url").alias("url.full"),
+        pl.col("request_id").alias("http.request.id"),
+        pl.lit(display).alias("loginlens.source"),
+        pl.col("line_no").alias("loginlens.record"),
+        pl.lit("log").alias("loginlens.kind"),
+        pl.col("format").fill_null(UNRECOGNISED).alias("loginlens.format"),
     )
     return conform(extract_fields(events.collect(engine="streaming")))
+
+
+def _with_continuation(
+    records: pl.DataFrame,
+    first: pl.Expr,
+    rest: str,
+    finish: Callable[[pl.Expr], pl.Expr] = lambda text: text,
+) -> pl.Series:
+    """``first`` of each record, its continuation lines (column ``rest``) after a newline where
+    it has any, then ``finish``-ed.
+
+    Most records are one line: only those with continuation lines are joined, and put in place.
+    """
+    whole = records.select(finish(first)).to_series()
+    rows = records.get_column(rest).is_not_null().arg_true()
+    if rows.is_empty():
+        return whole
+    joined = records[rows].select(finish(pl.format("{}\n{}", first, pl.col(rest)))).to_series()
+    return whole.clone().scatter(rows, joined)
+
+
+def _by_value(column: pl.Series, convert: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """``convert(column)``, converting each distinct value once (a few levels over many rows)."""
+    distinct = column.unique()
+    return column.replace_strict(distinct, convert(distinct), default=None)
 
 
 def _layouts_for(counts: dict[str, int]) -> list[str] | None:
