@@ -270,6 +270,19 @@ static Span stripped(Ptr text, Ptr start, Ptr stop)
     return span(text, start, stop);
 }
 
+/* Where a value may start when none starts after the white space [spaces, value): the engine
+ * gives the spaces back one at a time, and the first it gives back that is not CR or LF
+ * starts a value of a class that takes white space. NULL when there is none. */
+static Ptr given_back(Ptr spaces, Ptr value)
+{
+    for (Ptr at = value; at > spaces;) {
+        at = space_before(spaces, at);
+        if (*at != '\r' && *at != '\n')
+            return at;
+    }
+    return NULL;
+}
+
 /* A run of characters the ERRMSG bare value allows (none of ``,;}]`` CR LF) from ``p``. */
 static Ptr bare_run(Ptr p, Ptr end)
 {
@@ -316,16 +329,11 @@ static int errmsg_at(Ptr s, Ptr end, Ptr text, Span *out)
         *out = stripped(text, value, p);
         return 1;
     }
-    /* No value where the spaces end: the engine gives spaces back one at a time, and the
-     * first it gives back that is not CR or LF starts a bare value. */
-    for (Ptr q = value; q > spaces;) {
-        q = space_before(spaces, q);
-        if (*q != '\r' && *q != '\n') {
-            *out = stripped(text, q, bare_run(q, end));
-            return 1;
-        }
-    }
-    return 0;
+    Ptr start = given_back(spaces, value);
+    if (start == NULL)
+        return 0;
+    *out = stripped(text, start, bare_run(start, end));
+    return 1;
 }
 
 /* URL: ``https?://(?:<redacted>|[^\s"'<>\[\]{}|\\^`])+`` then trailing ``.,;:)`` stripped. */
@@ -792,14 +800,11 @@ static int header_value(Ptr p, Ptr end, const Set stops, Secret *out)
         *out = (Secret){quoted, q};
         return 1;
     }
-    for (Ptr at = value; at > spaces;) {
-        at = space_before(spaces, at);
-        if (*at != '\r' && *at != '\n') {
-            *out = (Secret){at, run_until(at, end, stops, 0)};
-            return 1;
-        }
-    }
-    return 0;
+    Ptr start = given_back(spaces, value);
+    if (start == NULL)
+        return 0;
+    *out = (Secret){start, run_until(start, end, stops, 0)};
+    return 1;
 }
 
 static const char *const BOUNDED_KEYS[] = {
@@ -835,35 +840,20 @@ static int token_key(Ptr s, Ptr run)
     return 0;
 }
 
-/* ``(?:^|[?&;])(?:code|state|auth_?code)=`` then ``[^&\s"'#<>]+``: a parameter at ``key``. */
-static int parameter_at(Ptr key, Ptr end, Secret *out)
+/* ``(?:code|state|auth_?code)=`` at ``key`` then ``[^&\s"'#<>]+``: a parameter (the rule
+ * for them after ``^`` or ``[?&;]``); with ``not_number``, the rule for them after \b, whose
+ * ``[0-9]*[^0-9&\s"'#<>][^&\s"'#<>]*`` wants a value that is not a plain number. */
+static int parameter_at(Ptr key, Ptr end, int not_number, Secret *out)
 {
     for (size_t k = 0; k < sizeof PARAM_KEYS / sizeof *PARAM_KEYS; k++) {
         Ptr p = folded(key, end, PARAM_KEYS[k]);
         if (p == NULL || p >= end || *p != '=')
             continue;
         Ptr q = run_until(++p, end, PARAM_STOPS, 1);
-        if (q > p) {
-            *out = (Secret){p, q};
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* ``\b(?:code|state|auth_?code)=`` then ``[0-9]*[^0-9&\s"'#<>][^&\s"'#<>]*``: a value that is
- * not a plain number. */
-static int word_parameter_at(Ptr s, Ptr end, Secret *out)
-{
-    for (size_t k = 0; k < sizeof PARAM_KEYS / sizeof *PARAM_KEYS; k++) {
-        Ptr p = folded(s, end, PARAM_KEYS[k]);
-        if (p == NULL || p >= end || *p != '=')
-            continue;
-        Ptr q = run_until(++p, end, PARAM_STOPS, 1);
         Ptr digits = p;
-        while (digits < q && is_digit(*digits))
+        while (not_number && digits < q && is_digit(*digits))
             digits++;
-        if (digits < q) {
+        if (q > digits) {
             *out = (Secret){p, q};
             return 1;
         }
@@ -941,13 +931,13 @@ static int secret_at(Ptr text, Ptr end, Ptr s, Ptr run, Secret *out)
         }
     if (run != NULL && token_key(s, run) && keyed_value(run, end, out))
         return 1;
-    if (s == text && parameter_at(s, end, out))
+    if (s == text && parameter_at(s, end, 0, out))
         return 1;
-    if ((c == '?' || c == '&' || c == ';') && parameter_at(s + 1, end, out))
+    if ((c == '?' || c == '&' || c == ';') && parameter_at(s + 1, end, 0, out))
         return 1;
     if (!bounded) /* every rule left opens with \\b and a named key */
         return 0;
-    if ((c == 'c' || c == 'a' || ess) && word_parameter_at(s, end, out))
+    if ((c == 'c' || c == 'a' || ess) && parameter_at(s, end, 1, out))
         return 1;
     if (c == 'p' || c == 'a') {
         Ptr p = folded(s, end, "proxy-");
