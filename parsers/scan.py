@@ -1,9 +1,9 @@
-"""The compiled text scans of ``_scan.c`` as polars operations.
+"""The compiled text scans of ``_scan.c`` and ``_lines.c`` as polars operations.
 
-``compiled`` is the extension module, or None where the install could not build it; callers
-then run the polars patterns the scans are twins of (``parsers.logs.fields`` and
-``analyzer.redact``). Callers read ``scan.compiled`` when they run, so a test can swap it
-for None.
+``compiled`` and ``pcre`` are the extension modules, or None where the install could not build
+them; callers then run the polars patterns the scans are twins of (``parsers.logs.fields``,
+``analyzer.redact`` and the log formats' ``extract_groups`` pass). Callers read them when they
+run, so a test can swap either for None.
 
 The scans let go of the GIL, so a long column is cut into one slice per core and the slices
 are scanned in threads at once.
@@ -22,8 +22,12 @@ try:
     from parsers import _scan as compiled
 except ImportError:  # installed without a C compiler
     compiled = None  # type: ignore[assignment]
+try:
+    from parsers import _lines as pcre
+except ImportError:  # installed without a C compiler or without libpcre2-dev
+    pcre = None  # type: ignore[assignment]
 
-__all__ = ["compiled", "fields", "secrets"]
+__all__ = ["claim", "compiled", "fields", "pcre", "secrets"]
 
 # Below this many texts a thread costs more than it saves.
 MIN_TEXTS_PER_THREAD = 20_000
@@ -77,3 +81,17 @@ def secrets(texts: pl.Series) -> pl.Series:
     if masked.is_empty():
         return texts
     return texts.clone().scatter(masked.get_column("row"), masked.get_column("text"))
+
+
+def claim(lines: pl.Series, pattern: str) -> pl.DataFrame | None:
+    """The named groups of ``pattern`` in each line, as ``str.extract_groups`` gives them, and
+    ``_tail``, the line without the matched text in front; null where a line does not match.
+
+    None where PCRE2 refuses the pattern or gives up on a line: the caller matches with polars.
+    """
+    assert pcre is not None
+    try:
+        found = _in_slices(lines, lambda stream: pcre.claim(stream, pattern))
+    except ValueError:
+        return None
+    return pl.concat([part for _, part in found], rechunk=False)

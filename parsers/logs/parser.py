@@ -20,6 +20,7 @@ import polars as pl
 from analyzer.ledger import SourceReport
 from analyzer.redact import redact_series
 from analyzer.schema import conform
+from parsers import scan
 from parsers.errors import ParseError
 from parsers.logs import jsonl
 from parsers.logs.fields import extract_fields
@@ -265,18 +266,10 @@ def _extract_regex(pending: pl.DataFrame, fmt: LogFormat) -> tuple[pl.DataFrame,
     """The fields ``fmt`` yields from each line of ``pending``, row for row (null where it does
     not match the line), and which lines it matched."""
     head = head_pattern(fmt)
-    # One capturing pass both tests and extracts: a line that does not match has a null head.
-    groups = (
-        pending.lazy()
-        .select("line", _fields=pl.col("line").str.extract_groups(f"(?P<_head>{head})"))
-        .unnest("_fields")
-    )
+    groups = head_groups(pending.get_column("line"), head)
     if head != fmt.pattern:
-        remainder = pl.col("line").str.strip_prefix(pl.col("_head"))
-        groups = groups.with_columns(
-            remainder.alias("rest" if "(?P<rest>" in fmt.pattern else "message")
-        )
-    groups = groups.with_columns(_hit=pl.col("_head").is_not_null()).drop("_head", "line")
+        groups = groups.rename({"_tail": "rest" if "(?P<rest>" in fmt.pattern else "message"})
+    groups = groups.drop("_tail", strict=False)
     if fmt is GENERIC:
         rest = pl.col("rest")
         groups = groups.with_columns(
@@ -299,6 +292,28 @@ def _extract_regex(pending: pl.DataFrame, fmt: LogFormat) -> tuple[pl.DataFrame,
         )
     found = groups.drop("rest", strict=False).collect(engine="streaming")
     return found.drop("_hit"), found.get_column("_hit")
+
+
+def head_groups(lines: pl.Series, head: str) -> pl.LazyFrame:
+    """The named groups of ``head`` in each line, ``_tail`` (the line without the matched text
+    in front) and ``_hit``; groups and tail are null where the line does not match.
+
+    PCRE2 matches where the install built ``parsers._lines``; polars otherwise, one capturing
+    pass that both tests and extracts.
+    """
+    found = scan.claim(lines, head) if scan.pcre is not None else None
+    if found is not None:
+        return found.lazy().with_columns(_hit=pl.col("_tail").is_not_null())
+    return (
+        pl.LazyFrame({"line": lines})
+        .select("line", _fields=pl.col("line").str.extract_groups(f"(?P<_head>{head})"))
+        .unnest("_fields")
+        .with_columns(
+            _tail=pl.col("line").str.strip_prefix(pl.col("_head")),
+            _hit=pl.col("_head").is_not_null(),
+        )
+        .drop("_head", "line")
+    )
 
 
 def _extract_json(

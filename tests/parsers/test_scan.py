@@ -1,9 +1,11 @@
-"""The compiled text scans (``parsers/_scan.c``) do exactly what their polars twins do.
+"""The compiled text scans (``parsers/_scan.c``, ``parsers/_lines.c``) do exactly what their
+polars twins do.
 
-Field extraction and redaction run the compiled scans where the install built them and the
-patterns (``parsers.logs.fields``, ``analyzer.redact``) elsewhere, so both must give the same
-columns on any text: keys, separators and values lined up the way the patterns' edges care
-about, random Unicode, the bundled samples and every corpus log.
+Field extraction, redaction and the log formats' head patterns run compiled where the install
+built them and as polars patterns (``parsers.logs.fields``, ``analyzer.redact``,
+``str.extract_groups``) elsewhere, so both must give the same columns on any text: keys,
+separators and values lined up the way the patterns' edges care about, format sample lines
+and mutations of them, random Unicode, the bundled samples and every corpus log.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from hypothesis import strategies as st
 from analyzer.redact import redact_series
 from parsers import scan
 from parsers.logs import fields
+from parsers.logs.formats import FORMATS
+from parsers.logs.parser import head_groups, head_pattern
 from parsers.text import read_lines
 from tests.parsers.test_log_fuzz import (
     FIELD_COLUMNS,
@@ -33,6 +37,7 @@ from tests.parsers.test_log_fuzz import (
 )
 
 COMPILED = scan.compiled  # captured before any test swaps it out
+PCRE = scan.pcre
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_LOGS = sorted((ROOT / "sample_data").rglob("*.log"))
 
@@ -93,10 +98,29 @@ def assert_frames_equal(compiled: pl.DataFrame, patterns: pl.DataFrame, texts: p
             )
 
 
+def claim_both_ways(lines: pl.Series, head: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    compiled = head_groups(lines, head).collect()
+    scan.pcre = None
+    try:
+        patterns = head_groups(lines, head).collect()
+    finally:
+        scan.pcre = PCRE
+    return compiled, patterns
+
+
+def assert_claims_alike(lines: pl.Series) -> None:
+    """Every format's head pattern finds the same groups and tail with PCRE2 as with polars."""
+    for fmt in FORMATS:
+        compiled, patterns = claim_both_ways(lines, head_pattern(fmt))
+        assert compiled.columns == patterns.columns, fmt.name
+        assert_frames_equal(compiled, patterns, lines)
+
+
 def test_the_install_built_the_scans() -> None:
-    # Optional in pyproject.toml so that an install without a C compiler still works; CI has
-    # one, so a build that silently failed shows here.
+    # Optional in pyproject.toml so that an install without a C compiler (or without
+    # libpcre2-dev) still works; CI has both, so a build that silently failed shows here.
     assert COMPILED is not None
+    assert PCRE is not None
 
 
 @SAME
@@ -184,6 +208,69 @@ def test_a_column_that_is_not_text_is_refused() -> None:
         COMPILED.redact(pl.Series([1.5]).__arrow_c_stream__())
 
 
+SAMPLE_LINES = [line for fmt in FORMATS for line, _ in fmt.samples]
+# What the head patterns' edges turn on: digits (ASCII and not), separators, brackets, spaces.
+EDITS = st.sampled_from([*"0123456789 :-.,[]()/T+Z\t", "\u0663", "\u3000", "\x85", "é", "中", ""])
+
+
+@st.composite
+def mutated_lines(draw: st.DrawFn) -> list[str | None]:
+    """Format sample lines with a few characters replaced, inserted or removed."""
+    lines: list[str | None] = []
+    for _ in range(draw(st.integers(1, 12))):
+        line = draw(st.sampled_from(SAMPLE_LINES))
+        for _ in range(draw(st.integers(0, 3))):
+            at = draw(st.integers(0, len(line)))
+            cut = draw(st.integers(0, 2))
+            line = line[:at] + draw(EDITS) + line[at + cut :]
+        lines.append(draw(st.sampled_from([line, line, line, None])))
+    return lines
+
+
+def test_format_samples_claim_alike() -> None:
+    assert_claims_alike(pl.Series("line", [*SAMPLE_LINES, None, "", " "], dtype=pl.String))
+
+
+@SAME
+@given(lines=mutated_lines())
+def test_mutated_format_lines_claim_alike(lines: list[str | None]) -> None:
+    assert_claims_alike(pl.Series("line", lines, dtype=pl.String))
+
+
+@SAME
+@given(lines=TEXTS)
+def test_random_lines_claim_alike(lines: list[str | None]) -> None:
+    assert_claims_alike(pl.Series("line", lines, dtype=pl.String))
+
+
+def test_the_tail_is_the_line_without_the_matched_text_in_front() -> None:
+    # As strip_prefix takes it off: a match further on removes the same text from the front.
+    lines = pl.Series("line", ["bab", "cab", "xb"])
+    compiled, patterns = claim_both_ways(lines, r"\B(?P<b>b)")
+    assert compiled["_tail"].to_list() == patterns["_tail"].to_list() == ["ab", "cab", "xb"]
+
+
+def test_patterns_pcre2_refuses_or_gives_up_on_are_matched_by_polars() -> None:
+    assert PCRE is not None
+    lines = pl.Series("line", ["a" * 40 + "!", "aa"])
+    assert scan.claim(lines, r"(?-u:\b)a") is None  # Rust syntax PCRE2 does not know
+    backtracking = r"^(?P<run>(?:a|aa)+)$"  # tries more ways than PCRE2's match limit allows
+    assert scan.claim(lines, backtracking) is None
+    found = head_groups(lines, backtracking).collect()
+    assert found["_hit"].to_list() == [False, True]
+    assert found["run"].to_list() == [None, "aa"]
+
+
+def test_threads_cut_the_lines_without_moving_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = pl.Series("line", [f"[{i}] x{i}" for i in range(5000)])
+    whole = scan.claim(lines, r"^\[(?P<n>\d+)\] ")
+    monkeypatch.setattr(scan, "MIN_TEXTS_PER_THREAD", 100)
+    monkeypatch.setattr(scan, "usable_cores", lambda: 3)
+    cut = scan.claim(lines, r"^\[(?P<n>\d+)\] ")
+    assert whole is not None and cut is not None and cut.equals(whole)
+    assert whole.row(4999) == ("4999", "x4999")
+
+
 def log_lines(path: Path) -> pl.Series:
     return read_lines(path.read_bytes()).lines
 
@@ -195,6 +282,7 @@ def test_sample_logs_scan_alike(path: Path) -> None:
     assert compiled.equals(patterns)
     found, expected = fields_both_ways(compiled.to_list())
     assert_frames_equal(found, expected, compiled)
+    assert_claims_alike(lines)
 
 
 @pytest.mark.corpus
@@ -207,4 +295,5 @@ def test_corpus_logs_scan_alike(corpus: Path) -> None:
         assert compiled.equals(patterns), path.name
         found, expected = fields_both_ways(compiled.to_list())
         assert_frames_equal(found, expected, compiled)
+        assert_claims_alike(lines)
         print(f"{path.name}: {lines.len()} lines, {int((compiled != lines).sum())} masked")

@@ -1,0 +1,412 @@
+/* Arrow C data interface plumbing shared by the compiled scans (_scan.c, _lines.c): a string
+ * column taken from polars through an "arrow_array_stream" capsule without a copy, and struct
+ * arrays of new columns handed back as the PyCapsule pair polars takes in.
+ *
+ * Included once per extension; every function is static.
+ */
+#ifndef LOGINLENS_ARROW_H
+#define LOGINLENS_ARROW_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ Arrow C data interface */
+
+#define ARROW_FLAG_NULLABLE 2
+
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+struct ArrowArrayStream {
+    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
+    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
+    const char *(*get_last_error)(struct ArrowArrayStream *);
+    void (*release)(struct ArrowArrayStream *);
+    void *private_data;
+};
+
+static inline uint8_t lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? c | 0x20 : c; }
+
+/* ------------------------------------------------------------------------ input */
+
+typedef struct {
+    const uint8_t *data;
+    int64_t length; /* -1: null */
+} Text;
+
+/* The rows of one Arrow string array (utf8, large utf8 or utf8 view) written to ``rows``. */
+static const char *read_rows(const struct ArrowArray *array, const char *format, Text *rows)
+{
+    const uint8_t *validity = array->buffers[0];
+    for (int64_t i = 0; i < array->length; i++) {
+        int64_t at = array->offset + i;
+        if (validity && !((validity[at >> 3] >> (at & 7)) & 1)) {
+            rows[i] = (Text){NULL, -1};
+            continue;
+        }
+        if (format[0] == 'v') {
+            const uint8_t *view = (const uint8_t *)array->buffers[1] + 16 * at;
+            int32_t length, buffer, offset;
+            memcpy(&length, view, 4);
+            if (length < 0)
+                return "a string view of negative length";
+            if (length <= 12) {
+                rows[i] = (Text){view + 4, length};
+                continue;
+            }
+            memcpy(&buffer, view + 8, 4);
+            memcpy(&offset, view + 12, 4);
+            /* Buffers: validity, views, the data buffers, then their sizes (int64). */
+            const int64_t *sizes = array->buffers[array->n_buffers - 1];
+            if (buffer < 0 || buffer + 4 > array->n_buffers || offset < 0 ||
+                (int64_t)offset + length > sizes[buffer])
+                return "a string view points outside its buffers";
+            rows[i] = (Text){(const uint8_t *)array->buffers[2 + buffer] + offset, length};
+        } else if (format[0] == 'u') {
+            const int32_t *offsets = array->buffers[1];
+            rows[i] = (Text){(const uint8_t *)array->buffers[2] + offsets[at],
+                             offsets[at + 1] - offsets[at]};
+        } else {
+            const int64_t *offsets = array->buffers[1];
+            rows[i] = (Text){(const uint8_t *)array->buffers[2] + offsets[at],
+                             offsets[at + 1] - offsets[at]};
+        }
+        if (rows[i].length > INT32_MAX)
+            return "a text of over 2 GiB";
+    }
+    return NULL;
+}
+
+typedef struct {
+    struct ArrowArray *items;
+    int64_t count, capacity;
+} Chunks;
+
+/* A string column taken from polars: its chunks (kept alive) and a pointer to every row. */
+typedef struct {
+    struct ArrowArrayStream *stream;
+    Chunks chunks;
+    Text *rows;
+    int64_t count;
+} Input;
+
+static void release_input(Input *input)
+{
+    for (int64_t i = 0; i < input->chunks.count; i++)
+        if (input->chunks.items[i].release)
+            input->chunks.items[i].release(&input->chunks.items[i]);
+    free(input->chunks.items);
+    free(input->rows);
+    if (input->stream && input->stream->release)
+        input->stream->release(input->stream);
+}
+
+/* Pull every chunk of the stream; returns an error text or NULL. */
+static const char *read_chunks(Input *input, char *format)
+{
+    struct ArrowArrayStream *stream = input->stream;
+    Chunks *chunks = &input->chunks;
+    struct ArrowSchema schema;
+    if (stream->get_schema(stream, &schema) != 0)
+        return "the stream gave no schema";
+    int known = strcmp(schema.format, "vu") == 0 || strcmp(schema.format, "u") == 0 ||
+                strcmp(schema.format, "U") == 0;
+    strncpy(format, schema.format, 3);
+    format[3] = 0;
+    schema.release(&schema);
+    if (!known)
+        return "the stream does not hold strings";
+    for (;;) {
+        if (chunks->count == chunks->capacity) {
+            int64_t capacity = chunks->capacity ? 2 * chunks->capacity : 16;
+            void *grown = realloc(chunks->items, sizeof *chunks->items * (size_t)capacity);
+            if (grown == NULL)
+                return "out of memory";
+            chunks->items = grown;
+            chunks->capacity = capacity;
+        }
+        struct ArrowArray *next = &chunks->items[chunks->count];
+        if (stream->get_next(stream, next) != 0) {
+            const char *why = stream->get_last_error ? stream->get_last_error(stream) : NULL;
+            return why ? why : "the stream failed part-way";
+        }
+        if (next->release == NULL)
+            return NULL;
+        chunks->count++;
+        input->count += next->length;
+    }
+}
+
+/* Opens an "arrow_array_stream" capsule of strings; on failure, sets a Python error and
+ * returns -1 (``input`` is then released). */
+static int open_input(PyObject *capsule, Input *input)
+{
+    *input = (Input){.stream = PyCapsule_GetPointer(capsule, "arrow_array_stream")};
+    if (input->stream == NULL)
+        return -1;
+    if (input->stream->release == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the stream was already consumed");
+        return -1;
+    }
+    char format[4];
+    const char *problem = read_chunks(input, format);
+    if (!problem && (input->rows = malloc(sizeof *input->rows * (size_t)(input->count + 1))) == NULL)
+        problem = "out of memory";
+    int64_t row = 0;
+    for (int64_t c = 0; !problem && c < input->chunks.count; c++) {
+        problem = read_rows(&input->chunks.items[c], format, input->rows + row);
+        row += input->chunks.items[c].length;
+    }
+    if (problem) {
+        PyErr_SetString(PyExc_ValueError, problem); /* before the stream that may own it goes */
+        release_input(input);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ output */
+
+/* One column's buffers: validity bitmap, views or offsets, bytes or values, and (for views)
+ * the size of the bytes. */
+typedef struct {
+    uint8_t *validity;
+    void *offsets;
+    uint8_t *data;
+    int64_t data_bytes;
+    const void *buffers[4];
+} Column;
+
+static void release_column(struct ArrowArray *array)
+{
+    Column *column = array->private_data;
+    free(column->validity);
+    free(column->offsets);
+    free(column->data);
+    free(column);
+    array->release = NULL;
+}
+
+static void release_struct(struct ArrowArray *array)
+{
+    for (int64_t i = 0; i < array->n_children; i++) {
+        struct ArrowArray *child = array->children[i];
+        if (child && child->release)
+            child->release(child);
+        free(child);
+    }
+    free(array->children);
+    free(array->buffers);
+    array->release = NULL;
+}
+
+static void release_schema(struct ArrowSchema *schema)
+{
+    for (int64_t i = 0; i < schema->n_children; i++) {
+        if (schema->children[i])
+            free((char *)schema->children[i]->name); /* leaves own only their name */
+        free(schema->children[i]);
+    }
+    free(schema->children);
+    schema->release = NULL;
+}
+
+static void release_leaf_schema(struct ArrowSchema *schema) { schema->release = NULL; }
+
+static void free_schema_capsule(PyObject *capsule)
+{
+    struct ArrowSchema *schema = PyCapsule_GetPointer(capsule, "arrow_schema");
+    if (schema && schema->release)
+        schema->release(schema);
+    free(schema);
+}
+
+static void free_array_capsule(PyObject *capsule)
+{
+    struct ArrowArray *array = PyCapsule_GetPointer(capsule, "arrow_array");
+    if (array && array->release)
+        array->release(array);
+    free(array);
+}
+
+/* Row ``row`` of a column being built; length -1 for null. */
+typedef Text (*Getter)(const void *source, int64_t row);
+
+/* Writes the value of row ``i`` of a string column: into its 16-byte view (inline up to 12
+ * bytes, else its length, first four bytes, buffer 0 and offset ``*at`` in ``data``), or after
+ * the row before in ``data`` with ``offsets`` 64-bit (``views`` NULL). */
+static void put_value(Text value, int fold, uint8_t *views, int64_t *offsets, uint8_t *data,
+                      int64_t i, int64_t *at)
+{
+    uint8_t *to = data + *at;
+    if (views != NULL && value.length <= 12)
+        to = views + 16 * i + 4;
+    if (fold)
+        for (int64_t b = 0; b < value.length; b++)
+            to[b] = lower(value.data[b]);
+    else
+        memcpy(to, value.data, (size_t)value.length);
+    if (views != NULL) {
+        int32_t length = (int32_t)value.length, buffer = 0, offset = (int32_t)*at;
+        memcpy(views + 16 * i, &length, 4);
+        if (length > 12) {
+            memcpy(views + 16 * i + 4, to, 4);
+            memcpy(views + 16 * i + 8, &buffer, 4);
+            memcpy(views + 16 * i + 12, &offset, 4);
+        }
+    }
+    if (views == NULL || value.length > 12)
+        *at += value.length;
+    if (offsets != NULL)
+        offsets[i + 1] = *at;
+}
+
+/* A string column of ``count`` rows from ``get``, lower-cased when ``fold``: string views
+ * ("vu", what polars keeps, so it takes them without converting) unless the bytes need
+ * 64-bit offsets ("U"); ``format`` says which. */
+static int build_strings(struct ArrowArray *out, const char **format, Getter get,
+                         const void *source, int64_t count, int fold)
+{
+    Column *column = calloc(1, sizeof *column);
+    if (column == NULL)
+        return -1;
+    int64_t bytes = 0, nulls = 0;
+    for (int64_t i = 0; i < count; i++) {
+        int64_t length = get(source, i).length;
+        nulls += length < 0;
+        bytes += length < 0 ? 0 : length;
+    }
+    int viewed = bytes <= INT32_MAX;
+    column->validity = calloc((size_t)(count + 7) / 8 + 1, 1);
+    column->offsets = viewed ? calloc((size_t)count + 1, 16) : malloc(8 * (size_t)(count + 1));
+    column->data = malloc((size_t)bytes + 1);
+    if (!column->validity || !column->offsets || !column->data) {
+        out->private_data = column;
+        release_column(out);
+        return -1;
+    }
+    uint8_t *views = viewed ? column->offsets : NULL;
+    int64_t *offsets = viewed ? NULL : column->offsets;
+    int64_t at = 0;
+    if (offsets != NULL)
+        offsets[0] = 0;
+    for (int64_t i = 0; i < count; i++) {
+        Text value = get(source, i);
+        if (value.length < 0) {
+            if (offsets != NULL)
+                offsets[i + 1] = at;
+            continue;
+        }
+        column->validity[i >> 3] |= (uint8_t)(1 << (i & 7));
+        put_value(value, fold, views, offsets, column->data, i, &at);
+    }
+    column->data_bytes = at;
+    column->buffers[0] = column->validity;
+    column->buffers[1] = column->offsets;
+    column->buffers[2] = column->data;
+    column->buffers[3] = &column->data_bytes; /* a view array's buffer sizes */
+    *out = (struct ArrowArray){.length = count, .null_count = nulls, .n_buffers = viewed ? 4 : 3,
+                               .buffers = column->buffers, .release = release_column,
+                               .private_data = column};
+    *format = viewed ? "vu" : "U";
+    return 0;
+}
+
+/* An int64 column that takes over ``values`` (malloc'd; freed with the column). */
+static int build_int64(struct ArrowArray *out, int64_t *values, int64_t count)
+{
+    Column *column = calloc(1, sizeof *column);
+    if (column == NULL)
+        return -1;
+    column->data = (uint8_t *)values;
+    column->buffers[1] = values;
+    *out = (struct ArrowArray){.length = count, .n_buffers = 2, .buffers = column->buffers,
+                               .release = release_column, .private_data = column};
+    return 0;
+}
+
+/* A struct array of ``width`` columns named ``names``, made by ``build(i, column, format,
+ * context)``, as the PyCapsule pair polars takes in (NULL with a Python error on failure). */
+typedef int (*Builder)(int index, struct ArrowArray *column, const char **format,
+                       const void *context);
+
+static PyObject *export_struct(int width, const char *const *names, Builder build,
+                               const void *context, int64_t count)
+{
+    struct ArrowSchema *schema = calloc(1, sizeof *schema);
+    struct ArrowArray *array = calloc(1, sizeof *array);
+    if (schema == NULL || array == NULL) {
+        free(schema);
+        free(array);
+        return PyErr_NoMemory();
+    }
+    *schema = (struct ArrowSchema){.format = "+s", .name = "", .n_children = width,
+                                   .children = calloc((size_t)width, sizeof(void *)),
+                                   .release = release_schema};
+    *array = (struct ArrowArray){.length = count, .n_buffers = 1, .n_children = width,
+                                 .buffers = calloc(1, sizeof(void *)),
+                                 .children = calloc((size_t)width, sizeof(void *)),
+                                 .release = release_struct};
+    int failed = !schema->children || !array->buffers || !array->children;
+    if (!schema->children)
+        schema->n_children = 0;
+    if (!array->children)
+        array->n_children = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (int i = 0; !failed && i < width; i++) {
+        struct ArrowSchema *leaf = schema->children[i] = malloc(sizeof *leaf);
+        struct ArrowArray *column = array->children[i] = calloc(1, sizeof *column);
+        const char *format = "";
+        failed = !leaf || !column || build(i, column, &format, context) != 0;
+        char *name = leaf ? strdup(names[i]) : NULL;
+        failed |= name == NULL;
+        if (leaf)
+            *leaf = (struct ArrowSchema){.format = format, .name = name,
+                                         .flags = ARROW_FLAG_NULLABLE,
+                                         .release = release_leaf_schema};
+    }
+    Py_END_ALLOW_THREADS
+    PyObject *schema_capsule = NULL, *array_capsule = NULL;
+    if (!failed)
+        schema_capsule = PyCapsule_New(schema, "arrow_schema", free_schema_capsule);
+    if (schema_capsule)
+        array_capsule = PyCapsule_New(array, "arrow_array", free_array_capsule);
+    if (array_capsule)
+        return Py_BuildValue("(NN)", schema_capsule, array_capsule);
+    if (schema_capsule)
+        Py_DECREF(schema_capsule); /* releases and frees the schema */
+    else {
+        schema->release(schema);
+        free(schema);
+    }
+    array->release(array);
+    free(array);
+    return failed ? PyErr_NoMemory() : NULL;
+}
+
+#endif
