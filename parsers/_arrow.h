@@ -113,6 +113,7 @@ typedef struct {
     Chunks chunks;
     Text *rows;
     int64_t count;
+    char format[4]; /* "vu" (string views, as polars keeps text), "u" or "U" */
 } Input;
 
 static void release_input(Input *input)
@@ -173,7 +174,7 @@ static int open_input(PyObject *capsule, Input *input)
         PyErr_SetString(PyExc_ValueError, "the stream was already consumed");
         return -1;
     }
-    char format[4];
+    char *format = input->format;
     const char *problem = read_chunks(input, format);
     if (!problem && (input->rows = malloc(sizeof *input->rows * (size_t)(input->count + 1))) == NULL)
         problem = "out of memory";

@@ -6,45 +6,156 @@
  * same leftmost-first order. Where PCRE2 refuses a pattern, or a line makes it give up, the
  * caller runs the polars pass instead; tests run both on the same lines.
  *
- * Lines arrive and results leave through the Arrow C data interface (_arrow.h); the matching
- * runs with the GIL released, so callers run it on slices of a column in several threads.
+ * Lines arrive and results leave through the Arrow C data interface (_arrow.h). The lines are
+ * cut into one share per thread and matched with the GIL released; the columns handed back are
+ * string views into the lines' own buffers, so no text is copied.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <pthread.h>
 
 #include "_arrow.h"
 
-/* Where a group matched in its line: bytes [start, start + length); length -1 if it did not. */
-typedef struct {
-    int32_t start, length;
-} Cut;
+#define MAX_THREADS 64
 
-typedef struct {
-    const Text *rows;
-    const Cut *cuts; /* each output column's cuts in turn, one per row */
-    int64_t count;
-} Claimed;
+/* ------------------------------------------------------------------ borrowed string views */
 
+/* The lines' chunks, kept alive as long as a column handed back borrows their buffers. */
 typedef struct {
-    const Claimed *claimed;
-    int column;
-} CutColumn;
+    Input input;
+    int64_t refs;
+    int64_t buffers;          /* data buffers over all chunks */
+    const void **data;        /* each of them */
+    int64_t *sizes;           /* and its size */
+    int32_t (*where)[2];      /* per row: its data buffer and offset; -1 if inline or null */
+} Lines;
 
-static Text cut_value(const void *source, int64_t row)
+static void drop_lines(Lines *lines)
 {
-    const CutColumn *column = source;
-    Cut at = column->claimed->cuts[column->column * column->claimed->count + row];
-    if (at.length < 0)
-        return (Text){NULL, -1};
-    return (Text){column->claimed->rows[row].data + at.start, at.length};
+    if (__atomic_sub_fetch(&lines->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    release_input(&lines->input);
+    free(lines->data);
+    free(lines->sizes);
+    free(lines->where);
+    free(lines);
 }
 
-static int build_cut(int index, struct ArrowArray *column, const char **format,
-                     const void *context)
+/* Where every row's bytes lie among the chunks' data buffers, numbered over all chunks. */
+static int locate_rows(Lines *lines)
 {
-    CutColumn source = {context, index};
-    return build_strings(column, format, cut_value, &source, source.claimed->count, 0);
+    Chunks *chunks = &lines->input.chunks;
+    for (int64_t c = 0; c < chunks->count; c++)
+        lines->buffers += chunks->items[c].n_buffers - 3;
+    lines->data = malloc(sizeof *lines->data * (size_t)(lines->buffers + 1));
+    lines->sizes = malloc(sizeof *lines->sizes * (size_t)(lines->buffers + 1));
+    lines->where = malloc(sizeof *lines->where * (size_t)(lines->input.count + 1));
+    if (!lines->data || !lines->sizes || !lines->where)
+        return -1;
+    int64_t buffer = 0, row = 0;
+    for (int64_t c = 0; c < chunks->count; c++) {
+        const struct ArrowArray *chunk = &chunks->items[c];
+        int64_t own = chunk->n_buffers - 3;
+        const int64_t *sizes = chunk->buffers[chunk->n_buffers - 1];
+        for (int64_t b = 0; b < own; b++) {
+            lines->data[buffer + b] = chunk->buffers[2 + b];
+            lines->sizes[buffer + b] = sizes[b];
+        }
+        for (int64_t i = 0; i < chunk->length; i++, row++) {
+            const uint8_t *view = (const uint8_t *)chunk->buffers[1] + 16 * (chunk->offset + i);
+            int32_t length, index, offset;
+            memcpy(&length, view, 4);
+            memcpy(&index, view + 8, 4);
+            memcpy(&offset, view + 12, 4);
+            lines->where[row][0] = lines->input.rows[row].length > 12 ? (int32_t)buffer + index : -1;
+            lines->where[row][1] = offset;
+        }
+        buffer += own;
+    }
+    return 0;
 }
+
+/* A column of string views into the lines, one per row, null until ``put_cut`` fills it. */
+typedef struct {
+    uint8_t *validity;
+    uint8_t *views;
+    const void **buffers; /* validity, views, the lines' data buffers, their sizes */
+    Lines *lines;         /* set once exported: the column then holds the lines alive */
+} Borrowed;
+
+static void free_borrowed(Borrowed *column)
+{
+    if (column == NULL)
+        return;
+    free(column->validity);
+    free(column->views);
+    free(column->buffers);
+    if (column->lines)
+        drop_lines(column->lines);
+    free(column);
+}
+
+static void release_borrowed(struct ArrowArray *array)
+{
+    free_borrowed(array->private_data);
+    array->release = NULL;
+}
+
+static Borrowed *new_borrowed(const Lines *lines)
+{
+    int64_t count = lines->input.count;
+    Borrowed *column = calloc(1, sizeof *column);
+    if (column == NULL)
+        return NULL;
+    column->validity = calloc((size_t)(count + 7) / 8 + 1, 1);
+    column->views = calloc((size_t)count + 1, 16);
+    column->buffers = malloc(sizeof(void *) * (size_t)(lines->buffers + 3));
+    if (!column->validity || !column->views || !column->buffers) {
+        free_borrowed(column);
+        return NULL;
+    }
+    return column;
+}
+
+/* Row ``i`` of ``column``: bytes [start, start + length) of line ``i``, not copied (a view
+ * holds up to 12 bytes itself; a longer cut lies in a longer line, in the line's buffer).
+ * Threads may fill rows at once if each fills whole bytes of the validity bitmap. */
+static void put_cut(Borrowed *column, const Lines *lines, int64_t i, int32_t start,
+                    int32_t length)
+{
+    uint8_t *view = column->views + 16 * i;
+    const uint8_t *bytes = lines->input.rows[i].data + start;
+    column->validity[i >> 3] |= (uint8_t)(1 << (i & 7));
+    memcpy(view, &length, 4);
+    if (length <= 12) {
+        memcpy(view + 4, bytes, (size_t)length);
+        return;
+    }
+    int32_t offset = lines->where[i][1] + start;
+    memcpy(view + 4, bytes, 4);
+    memcpy(view + 8, &lines->where[i][0], 4);
+    memcpy(view + 12, &offset, 4);
+}
+
+/* ``column`` as an Arrow string view array that owns it and holds ``lines`` alive. */
+static void export_borrowed(struct ArrowArray *out, Borrowed *column, Lines *lines)
+{
+    int64_t count = lines->input.count, valid = 0;
+    for (int64_t byte = 0; byte < (count + 7) / 8; byte++)
+        valid += __builtin_popcount(column->validity[byte]);
+    column->buffers[0] = column->validity;
+    column->buffers[1] = column->views;
+    for (int64_t b = 0; b < lines->buffers; b++)
+        column->buffers[2 + b] = lines->data[b];
+    column->buffers[2 + lines->buffers] = lines->sizes;
+    __atomic_add_fetch(&lines->refs, 1, __ATOMIC_ACQ_REL);
+    column->lines = lines;
+    *out = (struct ArrowArray){.length = count, .null_count = count - valid,
+                               .n_buffers = 3 + lines->buffers, .buffers = column->buffers,
+                               .release = release_borrowed, .private_data = column};
+}
+
+/* ------------------------------------------------------------------------ matching */
 
 /* The pattern's named groups in group order: ``numbers[i]`` is the number of ``names[i]``. */
 typedef struct {
@@ -93,21 +204,117 @@ static int32_t tail_start(Text line, PCRE2_SIZE start, PCRE2_SIZE end)
     return 0;
 }
 
-/* claim(stream, pattern) -> (schema capsule, array capsule)
+/* One thread's share of the lines, rows [first, last). */
+typedef struct {
+    const pcre2_code *code;
+    int jit;
+    const Groups *groups;
+    const Lines *lines;
+    Borrowed **columns; /* each named group, then the tail */
+    int64_t first, last;
+    int failed; /* a PCRE2 error code, or -1 out of memory */
+    int64_t failed_row;
+} Share;
+
+static void *match_share(void *argument)
+{
+    Share *share = argument;
+    const Groups *groups = share->groups;
+    pcre2_match_data *match = pcre2_match_data_create_from_pattern(share->code, NULL);
+    /* Room for the JIT to backtrack over a long line before it gives up. */
+    pcre2_match_context *context = pcre2_match_context_create(NULL);
+    pcre2_jit_stack *stack = share->jit ? pcre2_jit_stack_create(32 * 1024, 4 << 20, NULL) : NULL;
+    if (!match || !context || (share->jit && !stack)) {
+        share->failed = -1;
+        goto done;
+    }
+    if (stack)
+        pcre2_jit_stack_assign(context, NULL, stack);
+    for (int64_t i = share->first; i < share->last; i++) {
+        const Text line = share->lines->input.rows[i];
+        if (line.length < 0)
+            continue;
+        int found = share->jit ? pcre2_jit_match(share->code, line.data, (PCRE2_SIZE)line.length,
+                                                 0, 0, match, context)
+                               : pcre2_match(share->code, line.data, (PCRE2_SIZE)line.length, 0,
+                                             PCRE2_NO_UTF_CHECK, match, context);
+        if (found == PCRE2_ERROR_NOMATCH)
+            continue;
+        if (found < 0) {
+            share->failed = found;
+            share->failed_row = i;
+            break;
+        }
+        const PCRE2_SIZE *spans = pcre2_get_ovector_pointer(match);
+        for (int g = 0; g < groups->count; g++) {
+            uint32_t number = groups->numbers[g];
+            if ((int)number < found && spans[2 * number] != PCRE2_UNSET)
+                put_cut(share->columns[g], share->lines, i, (int32_t)spans[2 * number],
+                        (int32_t)(spans[2 * number + 1] - spans[2 * number]));
+        }
+        int32_t start = tail_start(line, spans[0], spans[1]);
+        put_cut(share->columns[groups->count], share->lines, i, start,
+                (int32_t)line.length - start);
+    }
+done:
+    pcre2_match_data_free(match);
+    pcre2_match_context_free(context);
+    pcre2_jit_stack_free(stack);
+    return NULL;
+}
+
+/* Every share matched, the first in this thread; returns the first share that failed, or -1. */
+static int match_all(Share *shares, int threads)
+{
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 1; t < threads; t++)
+        started[t] = pthread_create(&ids[t], NULL, match_share, &shares[t]) == 0;
+    match_share(&shares[0]);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(ids[t], NULL);
+        else
+            match_share(&shares[t]);
+    }
+    for (int t = 0; t < threads; t++)
+        if (shares[t].failed)
+            return t;
+    return -1;
+}
+
+typedef struct {
+    Lines *lines;
+    Borrowed **columns;
+} Claimed;
+
+static int export_column(int index, struct ArrowArray *column, const char **format,
+                         const void *context)
+{
+    const Claimed *claimed = context;
+    *format = "vu";
+    export_borrowed(column, claimed->columns[index], claimed->lines);
+    claimed->columns[index] = NULL; /* the array owns it now */
+    return 0;
+}
+
+/* claim(stream, pattern, threads) -> (schema capsule, array capsule)
  *
- * ``stream`` is an "arrow_array_stream" capsule of strings. Returns a struct array with one
- * row per line: each named group of ``pattern`` (null where the line did not match or the
- * group took no part) and ``_tail``, the line without the matched text in front (null where
- * it did not match). Raises ValueError when PCRE2 cannot take the pattern or gives up on a
- * line; the caller then uses the polars pass.
+ * ``stream`` is an "arrow_array_stream" capsule of string views (a polars String Series).
+ * Returns a struct array with one row per line: each named group of ``pattern`` (null where
+ * the line did not match or the group took no part) and ``_tail``, the line without the
+ * matched text in front (null where it did not match). Raises ValueError when PCRE2 cannot
+ * take the pattern or gives up on a line; the caller then uses the polars pass.
  */
 static PyObject *claim(PyObject *self, PyObject *args)
 {
     PyObject *capsule;
     const char *pattern;
     Py_ssize_t pattern_length;
-    if (!PyArg_ParseTuple(args, "Os#", &capsule, &pattern, &pattern_length))
+    int threads;
+    if (!PyArg_ParseTuple(args, "Os#i", &capsule, &pattern, &pattern_length, &threads))
         return NULL;
+    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
     int error;
     PCRE2_SIZE error_at;
     pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, (PCRE2_SIZE)pattern_length,
@@ -121,83 +328,69 @@ static PyObject *claim(PyObject *self, PyObject *args)
     }
     int jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
     Groups groups = {0};
-    pcre2_match_data *match = pcre2_match_data_create_from_pattern(code, NULL);
-    /* Room for the JIT to backtrack over a long line before it gives up. */
-    pcre2_match_context *context = pcre2_match_context_create(NULL);
-    pcre2_jit_stack *stack = jit ? pcre2_jit_stack_create(32 * 1024, 4 << 20, NULL) : NULL;
-    if (context && stack)
-        pcre2_jit_stack_assign(context, NULL, stack);
-    Input input = {0};
-    int opened = 0;
-    Cut *cuts = NULL;
+    Borrowed **columns = NULL;
+    int width = 0;
     PyObject *result = NULL;
-    if (match == NULL || context == NULL || named_groups(code, &groups) != 0) {
+    Lines *lines = calloc(1, sizeof *lines);
+    if (lines == NULL || named_groups(code, &groups) != 0) {
+        free(lines);
+        lines = NULL;
         PyErr_NoMemory();
         goto done;
     }
-    if (open_input(capsule, &input) != 0)
+    if (open_input(capsule, &lines->input) != 0) {
+        free(lines);
+        lines = NULL;
         goto done;
-    opened = 1;
-    int width = groups.count + 1;
-    int64_t count = input.count;
-    cuts = malloc(sizeof *cuts * (size_t)(count * width + 1));
-    if (cuts == NULL) {
+    }
+    /* The chunks outlive the stream, which belongs to the caller's capsule. */
+    lines->input.stream->release(lines->input.stream);
+    lines->input.stream = NULL;
+    lines->refs = 1;
+    if (strcmp(lines->input.format, "vu") != 0) {
+        PyErr_SetString(PyExc_ValueError, "the lines are not string views");
+        goto done;
+    }
+    width = groups.count + 1;
+    int64_t count = lines->input.count;
+    columns = calloc((size_t)width, sizeof *columns);
+    int missing = columns == NULL || locate_rows(lines) != 0;
+    for (int c = 0; !missing && c < width; c++)
+        missing = (columns[c] = new_borrowed(lines)) == NULL;
+    if (missing) {
         PyErr_NoMemory();
         goto done;
     }
-    int failed = 0;
-    int64_t failed_row = 0;
+    /* Shares start at multiples of 8 rows, so no two threads write one validity byte. */
+    Share shares[MAX_THREADS];
+    for (int s = 0; s < threads; s++)
+        shares[s] = (Share){code, jit, &groups, lines, columns, (count * s / threads) & ~7,
+                            s + 1 == threads ? count : (count * (s + 1) / threads) & ~7, 0, 0};
+    int failed;
     Py_BEGIN_ALLOW_THREADS
-    for (int64_t i = 0; i < count; i++) {
-        const Text line = input.rows[i];
-        int found = PCRE2_ERROR_NOMATCH;
-        if (line.length >= 0)
-            found = jit ? pcre2_jit_match(code, line.data, (PCRE2_SIZE)line.length, 0, 0, match,
-                                          context)
-                        : pcre2_match(code, line.data, (PCRE2_SIZE)line.length, 0,
-                                      PCRE2_NO_UTF_CHECK, match, context);
-        if (found < 0 && found != PCRE2_ERROR_NOMATCH) {
-            failed = found;
-            failed_row = i;
-            break;
-        }
-        const PCRE2_SIZE *spans = pcre2_get_ovector_pointer(match);
-        for (int g = 0; g < groups.count; g++) {
-            Cut *cut = &cuts[g * count + i];
-            uint32_t number = groups.numbers[g];
-            if (found < 0 || (int)number >= found || spans[2 * number] == PCRE2_UNSET)
-                *cut = (Cut){0, -1};
-            else
-                *cut = (Cut){(int32_t)spans[2 * number],
-                             (int32_t)(spans[2 * number + 1] - spans[2 * number])};
-        }
-        Cut *tail = &cuts[groups.count * count + i];
-        if (found < 0)
-            *tail = (Cut){0, -1};
-        else {
-            int32_t start = tail_start(line, spans[0], spans[1]);
-            *tail = (Cut){start, (int32_t)line.length - start};
-        }
-    }
+    failed = match_all(shares, threads);
     Py_END_ALLOW_THREADS
-    if (failed) {
-        PCRE2_UCHAR why[160];
-        pcre2_get_error_message(failed, why, sizeof why);
-        PyErr_Format(PyExc_ValueError, "PCRE2 gave up on line %lld: %s",
-                     (long long)failed_row, (const char *)why);
+    if (failed >= 0 && shares[failed].failed == -1) {
+        PyErr_NoMemory();
         goto done;
     }
-    Claimed claimed = {input.rows, cuts, count};
-    result = export_struct(width, groups.names, build_cut, &claimed, count);
+    if (failed >= 0) {
+        PCRE2_UCHAR why[160];
+        pcre2_get_error_message(shares[failed].failed, why, sizeof why);
+        PyErr_Format(PyExc_ValueError, "PCRE2 gave up on line %lld: %s",
+                     (long long)shares[failed].failed_row, (const char *)why);
+        goto done;
+    }
+    Claimed claimed = {lines, columns};
+    result = export_struct(width, groups.names, export_column, &claimed, count);
 done:
-    free(cuts);
-    if (opened)
-        release_input(&input);
+    for (int c = 0; columns && c < width; c++)
+        free_borrowed(columns[c]); /* those not handed over */
+    free(columns);
+    if (lines)
+        drop_lines(lines);
     free(groups.numbers);
     free(groups.names);
-    pcre2_match_data_free(match);
-    pcre2_match_context_free(context);
-    pcre2_jit_stack_free(stack);
     pcre2_code_free(code);
     return result;
 }

@@ -123,7 +123,8 @@ def _number_lines(
         frame = frame.with_columns(redact_series(frame.get_column("raw")))
     clean = pl.col("raw").str.replace_all(ANSI, "") if has_escapes else pl.col("raw")
     report.details["lines"] = frame.height
-    return frame.with_columns(line=clean).with_columns(blank=pl.col("line").str.strip_chars() == "")
+    # A test, not strip_chars() == "": that would copy every line to compare it.
+    return frame.with_columns(line=clean).with_columns(blank=pl.col("line").str.contains(r"^\s*$"))
 
 
 def detect_formats(lines: pl.Series) -> list[tuple[LogFormat, float]]:
@@ -439,9 +440,7 @@ def _to_events(
     records = records.with_columns(
         times.timestamps,
         _original=_with_continuation(records, pl.col("raw"), "raw_rest"),
-        _message=_with_continuation(
-            records, text, "continuation", lambda joined: joined.str.strip_chars_end()
-        ),
+        _message=_with_continuation(records, text, "continuation", strip_end=True),
         _level=_by_value(
             records.get_column("level"), lambda v: v.str.to_lowercase().replace(LEVELS)
         ),
@@ -475,22 +474,25 @@ def _to_events(
 
 
 def _with_continuation(
-    records: pl.DataFrame,
-    first: pl.Expr,
-    rest: str,
-    finish: Callable[[pl.Expr], pl.Expr] = lambda text: text,
+    records: pl.DataFrame, first: pl.Expr, rest: str, strip_end: bool = False
 ) -> pl.Series:
     """``first`` of each record, its continuation lines (column ``rest``) after a newline where
-    it has any, then ``finish``-ed.
+    it has any, with trailing white space stripped if ``strip_end``.
 
-    Most records are one line: only those with continuation lines are joined, and put in place.
+    Most records are one line ending in no white space: only the others are joined or
+    stripped, and put in place (the rest is not copied).
     """
-    whole = records.select(finish(first)).to_series()
-    rows = records.get_column(rest).is_not_null().arg_true()
+    whole = records.select(first).to_series()
+    touched = pl.col(rest).is_not_null()
+    if strip_end:
+        touched |= first.str.contains(r"\s$")
+    rows = records.select(touched).to_series().arg_true()
     if rows.is_empty():
         return whole
-    joined = records[rows].select(finish(pl.format("{}\n{}", first, pl.col(rest)))).to_series()
-    return whole.clone().scatter(rows, joined)
+    text = pl.when(pl.col(rest).is_not_null()).then(pl.format("{}\n{}", first, pl.col(rest)))
+    text = text.otherwise(first)
+    changed = records[rows].select(text.str.strip_chars_end() if strip_end else text)
+    return whole.clone().scatter(rows, changed.to_series())
 
 
 def _by_value(column: pl.Series, convert: Callable[[pl.Series], pl.Series]) -> pl.Series:
