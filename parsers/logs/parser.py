@@ -489,8 +489,8 @@ def _with_continuation(
     rows = records.select(touched).to_series().arg_true()
     if rows.is_empty():
         return whole
-    text = pl.when(pl.col(rest).is_not_null()).then(pl.format("{}\n{}", first, pl.col(rest)))
-    text = text.otherwise(first)
+    joined = pl.format("{}\n{}", first, pl.col(rest))
+    text = pl.when(pl.col(rest).is_not_null()).then(joined).otherwise(first)
     changed = records[rows].select(text.str.strip_chars_end() if strip_end else text)
     return whole.clone().scatter(rows, changed.to_series())
 
