@@ -338,16 +338,21 @@ static int build_strings(struct ArrowArray *out, const char **format, Getter get
     return 0;
 }
 
-/* An int64 column that takes over ``values`` (malloc'd; freed with the column). */
-static int build_int64(struct ArrowArray *out, int64_t *values, int64_t count)
+/* A column of fixed-width ``values`` (int64, or bits for booleans) that takes them over, and
+ * ``validity`` if not NULL (both malloc'd; freed with the column). */
+static int build_fixed(struct ArrowArray *out, void *values, uint8_t *validity, int64_t nulls,
+                       int64_t count)
 {
     Column *column = calloc(1, sizeof *column);
     if (column == NULL)
         return -1;
-    column->data = (uint8_t *)values;
+    column->data = values;
+    column->validity = validity;
+    column->buffers[0] = validity;
     column->buffers[1] = values;
-    *out = (struct ArrowArray){.length = count, .n_buffers = 2, .buffers = column->buffers,
-                               .release = release_column, .private_data = column};
+    *out = (struct ArrowArray){.length = count, .null_count = nulls, .n_buffers = 2,
+                               .buffers = column->buffers, .release = release_column,
+                               .private_data = column};
     return 0;
 }
 

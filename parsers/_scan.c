@@ -1,6 +1,6 @@
-/* Two regex passes over text columns, compiled: the field patterns of parsers/logs/fields.py
- * (error code, error message, URL, host, IPv4 address, request id) and the secret rules of
- * analyzer/redact.py.
+/* Regex passes over text columns, compiled: the field patterns of parsers/logs/fields.py
+ * (error code, error message, URL, host, IPv4 address, request id), the secret rules of
+ * analyzer/redact.py and the commonest timestamp shape of parsers/logs/timestamps.py.
  *
  * Each matcher is written from its pattern and follows the regex engine's leftmost-first rule:
  * the match that starts first wins, and at one start the pattern's alternatives and greedy
@@ -1143,7 +1143,7 @@ static int build_redacted(int index, struct ArrowArray *column, const char **for
     if (index == 1)
         return build_strings(column, format, redacted_value, redacted, redacted->count, 0);
     *format = "l";
-    if (build_int64(column, redacted->changed, redacted->count) != 0)
+    if (build_fixed(column, redacted->changed, NULL, 0, redacted->count) != 0)
         return -1;
     redacted->changed = NULL; /* the column owns it now */
     return 0;
@@ -1202,9 +1202,141 @@ static PyObject *redact(PyObject *self, PyObject *capsule)
     return result;
 }
 
+/* ------------------------------------------------------------------------ timestamps */
+
+/* Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t year, int64_t month, int64_t day)
+{
+    year -= month <= 2;
+    int64_t era = (year >= 0 ? year : year - 399) / 400;
+    int64_t of_era = year - era * 400;
+    int64_t of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    int64_t of_era_day = of_era * 365 + of_era / 4 - of_era / 100 + of_year;
+    return era * 146097 + of_era_day - 719468;
+}
+
+/* The ASCII digits at [p, p + count) as a number; -1 if any is not one. */
+static int64_t number_at(Ptr p, int count)
+{
+    int64_t value = 0;
+    for (int i = 0; i < count; i++) {
+        if (!is_digit(p[i]))
+            return -1;
+        value = value * 10 + (p[i] - '0');
+    }
+    return value;
+}
+
+enum { STAMP_NULL, STAMP_READ, STAMP_UNDECIDED };
+
+/* A naive ``YYYY-MM-DD[ T]HH:MM:SS[.,]f{1,9}`` stamp (the shape of timestamps._NAIVE_ISO) as
+ * microseconds since 1970, as timestamps._naive_iso reads it: the calendar date checked, hours
+ * to 23, minutes to 59, seconds to 60 (a leap second is the next minute), the fraction's first
+ * six digits. Texts with a byte past ASCII are left UNDECIDED: ``\d`` matches other scripts'
+ * digits, which only the patterns know what to do with. */
+static int naive_stamp(Ptr text, int64_t length, int64_t *micros)
+{
+    for (int64_t i = 0; i < length; i++)
+        if (text[i] >= 0x80)
+            return STAMP_UNDECIDED;
+    if (length != 19 && (length < 21 || length > 29))
+        return STAMP_NULL;
+    if (text[4] != '-' || text[7] != '-' || (text[10] != ' ' && text[10] != 'T') ||
+        text[13] != ':' || text[16] != ':' || (length > 19 && text[19] != '.' && text[19] != ','))
+        return STAMP_NULL;
+    int64_t year = number_at(text, 4), month = number_at(text + 5, 2),
+            day = number_at(text + 8, 2), hour = number_at(text + 11, 2),
+            minute = number_at(text + 14, 2), second = number_at(text + 17, 2), fraction = 0;
+    int digits = (int)(length > 19 ? length - 20 : 0);
+    if (digits && number_at(text + 20, digits) < 0)
+        return STAMP_NULL;
+    for (int i = 0; i < 6; i++)
+        fraction = fraction * 10 + (i < digits ? text[20 + i] - '0' : 0);
+    if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 ||
+        minute < 0 || minute > 59 || second < 0 || second > 60)
+        return STAMP_NULL;
+    static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (day > month_days[month - 1] + (month == 2 && leap))
+        return STAMP_NULL;
+    *micros = (days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second) *
+                  1000000 + fraction;
+    return STAMP_READ;
+}
+
+static const char *const STAMP_NAMES[] = {"naive", "undecided"};
+
+typedef struct {
+    int64_t *micros;
+    uint8_t *valid, *undecided; /* bitmaps */
+    int64_t nulls, count;
+} Stamps;
+
+static int build_stamps(int index, struct ArrowArray *column, const char **format,
+                        const void *context)
+{
+    Stamps *stamps = (Stamps *)context;
+    int failed;
+    if (index == 0) {
+        *format = "tsu:";
+        failed = build_fixed(column, stamps->micros, stamps->valid, stamps->nulls, stamps->count);
+        stamps->micros = NULL; /* the column owns them now */
+        stamps->valid = NULL;
+    } else {
+        *format = "b";
+        failed = build_fixed(column, stamps->undecided, NULL, 0, stamps->count);
+        stamps->undecided = NULL;
+    }
+    return failed;
+}
+
+/* naive_iso(stream) -> (schema capsule, array capsule)
+ *
+ * Returns a struct array with one row per text: ``naive`` (a timestamp in microseconds,
+ * without zone; null where the text is not a naive ISO stamp) and ``undecided`` (true where
+ * the text holds a character past ASCII and the caller must read it some other way).
+ */
+static PyObject *naive_iso(PyObject *self, PyObject *capsule)
+{
+    Input input;
+    if (open_input(capsule, &input) != 0)
+        return NULL;
+    int64_t count = input.count;
+    size_t bitmap = (size_t)(count + 7) / 8 + 1;
+    Stamps stamps = {malloc(sizeof(int64_t) * (size_t)(count + 1)), calloc(bitmap, 1),
+                     calloc(bitmap, 1), 0, count};
+    PyObject *result = NULL;
+    if (stamps.micros && stamps.valid && stamps.undecided) {
+        Py_BEGIN_ALLOW_THREADS
+        for (int64_t i = 0; i < count; i++) {
+            const Text text = input.rows[i];
+            int read = STAMP_NULL;
+            stamps.micros[i] = 0;
+            if (text.length >= 0)
+                read = naive_stamp(text.data, text.length, &stamps.micros[i]);
+            if (read == STAMP_READ)
+                stamps.valid[i >> 3] |= (uint8_t)(1 << (i & 7));
+            else
+                stamps.nulls++;
+            if (read == STAMP_UNDECIDED)
+                stamps.undecided[i >> 3] |= (uint8_t)(1 << (i & 7));
+        }
+        Py_END_ALLOW_THREADS
+        result = export_struct(2, STAMP_NAMES, build_stamps, &stamps, count);
+    } else
+        PyErr_NoMemory();
+    free(stamps.micros);
+    free(stamps.valid);
+    free(stamps.undecided);
+    release_input(&input);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"fields", fields, METH_O, "Every text's fields, as an Arrow struct array (capsule pair)."},
     {"redact", redact, METH_O, "The texts that held secrets, masked (Arrow capsule pair)."},
+    {"naive_iso", naive_iso, METH_O, "Naive ISO 8601 stamps as microseconds (Arrow capsule pair)."},
     {NULL, NULL, 0, NULL},
 };
 

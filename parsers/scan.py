@@ -27,7 +27,7 @@ try:
 except ImportError:  # installed without a C compiler or without libpcre2-dev
     pcre = None  # type: ignore[assignment]
 
-__all__ = ["claim", "compiled", "fields", "pcre", "secrets"]
+__all__ = ["claim", "compiled", "fields", "naive_iso", "pcre", "secrets"]
 
 # Below this many texts a thread costs more than it saves.
 MIN_TEXTS_PER_THREAD = 20_000
@@ -67,6 +67,13 @@ def fields(messages: pl.Series) -> pl.DataFrame:
     host, ip and request, one row per message (see ``parsers.logs.fields``)."""
     assert compiled is not None
     return pl.concat([found for _, found in _in_slices(messages, compiled.fields)], rechunk=False)
+
+
+def naive_iso(texts: pl.Series) -> pl.DataFrame:
+    """Naive ISO 8601 stamps read (column ``naive``, Datetime in microseconds) and the texts
+    left ``undecided`` for the patterns of ``parsers.logs.timestamps`` (characters past ASCII)."""
+    assert compiled is not None
+    return pl.Series(_Exported(compiled.naive_iso(texts.__arrow_c_stream__()))).struct.unnest()
 
 
 def secrets(texts: pl.Series) -> pl.Series:

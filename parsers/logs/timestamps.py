@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
+from parsers import scan
 from parsers.frames import select_parallel
 
 COMPONENTS = (
@@ -139,11 +140,29 @@ def parse_timestamps(
 def _naive_iso(texts: pl.Series) -> pl.Series:
     """The commonest stamp, naive ``YYYY-MM-DD HH:MM:SS[.fff]``; null for the rest.
 
+    Read by the compiled scan where the install built it (``parsers.scan``), which leaves the
+    texts with characters past ASCII to the patterns; by the patterns elsewhere.
+    """
+    if scan.compiled is None or texts.dtype != pl.String:
+        return _naive_iso_patterns(texts)
+    found = scan.naive_iso(texts)
+    naive = found.get_column("naive")
+    undecided = found.get_column("undecided").arg_true()
+    if undecided.is_empty():
+        return naive
+    return naive.scatter(undecided, _naive_iso_patterns(texts.gather(undecided)))
+
+
+def _naive_iso_patterns(texts: pl.Series) -> pl.Series:
+    """``_naive_iso`` by polars patterns.
+
     polars' parser reads the whole-second part several times faster than slicing it
     into fields would; the stamps of that shape it refuses (a "T" between date and time,
     a leap second) are sliced at fixed positions instead. The calendar date is checked
     either way (2025-02-30 is null).
     """
+    if texts.is_empty():  # the streaming engine drops the columns of an empty select
+        return pl.Series("naive", [], dtype=pl.Datetime("us"))
     ts = pl.col(texts.name)
     fraction = ts.str.slice(20, 6)
     scale = pl.lit(10).pow(6 - fraction.str.len_chars().cast(pl.Int64))

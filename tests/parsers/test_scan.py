@@ -22,6 +22,7 @@ from parsers import scan
 from parsers.logs import fields
 from parsers.logs.formats import FORMATS
 from parsers.logs.parser import head_groups, head_pattern
+from parsers.logs.timestamps import _naive_iso, _naive_iso_patterns
 from parsers.text import read_lines
 from tests.parsers.test_log_fuzz import (
     FIELD_COLUMNS,
@@ -269,6 +270,50 @@ def test_threads_cut_the_lines_without_moving_rows(monkeypatch: pytest.MonkeyPat
     cut = scan.claim(lines, r"^\[(?P<n>\d+)\] ")
     assert whole is not None and cut is not None and cut.equals(whole)
     assert whole.row(4999) == ("4999", "x4999")
+
+
+@st.composite
+def iso_stamps(draw: st.DrawFn) -> str:
+    """Stamps of the naive ISO shape with every field at and past its limits, some mutated."""
+
+    def two(low: int, high: int) -> str:
+        return f"{draw(st.integers(low, high)):02d}"
+
+    stamp = (
+        f"{draw(st.integers(0, 9999)):04d}-{two(0, 13)}-{two(0, 32)}"
+        f"{draw(st.sampled_from(' T'))}{two(0, 25)}:{two(0, 61)}:{two(0, 61)}"
+    )
+    if draw(st.booleans()):
+        stamp += draw(st.sampled_from(".,")) + draw(st.text("0123456789", max_size=10))
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(stamp)))
+        stamp = stamp[:at] + draw(EDITS) + stamp[at + draw(st.integers(0, 1)) :]
+    return stamp
+
+
+@SAME
+@given(stamps=st.lists(iso_stamps() | st.none(), max_size=30))
+def test_naive_iso_stamps_read_alike(stamps: list[str | None]) -> None:
+    texts = pl.Series("ts", stamps, dtype=pl.String)
+    compiled = _naive_iso(texts).cast(pl.Int64)  # year 0 has no Python datetime
+    patterns = _naive_iso_patterns(texts).cast(pl.Int64)
+    assert_frames_equal(compiled.to_frame(), patterns.to_frame(), texts)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2024-02-29 23:59:60.5",  # a leap second is the next minute
+        "2023-02-29T00:00:00",
+        "0000-01-01 00:00:00",
+        "1969-12-31 23:59:59.999999999",
+        "2025-05-31 08:00:00.\u0661",  # digits of another script: the patterns decide
+        "\u0662025-05-31 08:00:00",
+    ],
+)
+def test_naive_iso_edges(stamp: str) -> None:
+    texts = pl.Series("ts", [stamp])
+    assert _naive_iso(texts).cast(pl.Int64).equals(_naive_iso_patterns(texts).cast(pl.Int64))
 
 
 def log_lines(path: Path) -> pl.Series:
