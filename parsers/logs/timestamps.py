@@ -9,7 +9,7 @@ caller, and every choice is returned so the report can say what was assumed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -146,11 +146,17 @@ def _naive_iso(texts: pl.Series) -> pl.Series:
     if scan.compiled is None or texts.dtype != pl.String:
         return _naive_iso_patterns(texts)
     found = scan.naive_iso(texts)
-    naive = found.get_column("naive")
     undecided = found.get_column("undecided").arg_true()
-    if undecided.is_empty():
-        return naive
-    return naive.scatter(undecided, _naive_iso_patterns(texts.gather(undecided)))
+    return _read_again(found.get_column("naive"), texts, undecided, _naive_iso_patterns)
+
+
+def _read_again(
+    stamps: pl.Series, texts: pl.Series, rows: pl.Series, read: Callable[[pl.Series], pl.Series]
+) -> pl.Series:
+    """``stamps`` with the ``rows`` a first reading left to ``read`` (``texts`` their source)."""
+    if rows.is_empty():
+        return stamps
+    return stamps.scatter(rows, read(texts.gather(rows)))
 
 
 def _naive_iso_patterns(texts: pl.Series) -> pl.Series:
@@ -174,11 +180,8 @@ def _naive_iso_patterns(texts: pl.Series) -> pl.Series:
         naive=pl.when(shaped).then(whole + pl.duration(microseconds=micros)),
         refused=shaped & whole.is_null(),
     )
-    naive = parsed.get_column("naive")
     refused = parsed.get_column("refused").arg_true()
-    if refused.is_empty():
-        return naive
-    return naive.scatter(refused, _sliced_iso(texts.gather(refused)))
+    return _read_again(parsed.get_column("naive"), texts, refused, _sliced_iso)
 
 
 def _sliced_iso(texts: pl.Series) -> pl.Series:
