@@ -27,7 +27,7 @@ typedef struct {
     int64_t buffers;          /* data buffers over all chunks */
     const void **data;        /* each of them */
     int64_t *sizes;           /* and its size */
-    int32_t (*where)[2];      /* per row: its data buffer and offset; -1 if inline or null */
+    int32_t (*where)[2];      /* per row: its data buffer and offset (buffer -1: inline, null) */
 } Lines;
 
 static void drop_lines(Lines *lines)
@@ -46,7 +46,7 @@ static int locate_rows(Lines *lines)
 {
     Chunks *chunks = &lines->input.chunks;
     for (int64_t c = 0; c < chunks->count; c++)
-        lines->buffers += chunks->items[c].n_buffers - 3;
+        lines->buffers += chunks->items[c].n_buffers > 3 ? chunks->items[c].n_buffers - 3 : 0;
     lines->data = malloc(sizeof *lines->data * (size_t)(lines->buffers + 1));
     lines->sizes = malloc(sizeof *lines->sizes * (size_t)(lines->buffers + 1));
     lines->where = malloc(sizeof *lines->where * (size_t)(lines->input.count + 1));
@@ -55,7 +55,7 @@ static int locate_rows(Lines *lines)
     int64_t buffer = 0, row = 0;
     for (int64_t c = 0; c < chunks->count; c++) {
         const struct ArrowArray *chunk = &chunks->items[c];
-        int64_t own = chunk->n_buffers - 3;
+        int64_t own = chunk->n_buffers > 3 ? chunk->n_buffers - 3 : 0;
         const int64_t *sizes = chunk->buffers[chunk->n_buffers - 1];
         for (int64_t b = 0; b < own; b++) {
             lines->data[buffer + b] = chunk->buffers[2 + b];
@@ -63,11 +63,11 @@ static int locate_rows(Lines *lines)
         }
         for (int64_t i = 0; i < chunk->length; i++, row++) {
             const uint8_t *view = (const uint8_t *)chunk->buffers[1] + 16 * (chunk->offset + i);
-            int32_t length, index, offset;
-            memcpy(&length, view, 4);
+            int32_t index, offset;
             memcpy(&index, view + 8, 4);
             memcpy(&offset, view + 12, 4);
-            lines->where[row][0] = lines->input.rows[row].length > 12 ? (int32_t)buffer + index : -1;
+            int inline_or_null = lines->input.rows[row].length <= 12;
+            lines->where[row][0] = inline_or_null ? -1 : (int32_t)buffer + index;
             lines->where[row][1] = offset;
         }
         buffer += own;
