@@ -229,15 +229,21 @@ static void release_struct(struct ArrowArray *array)
 static void release_schema(struct ArrowSchema *schema)
 {
     for (int64_t i = 0; i < schema->n_children; i++) {
-        if (schema->children[i])
-            free((char *)schema->children[i]->name); /* leaves own only their name */
-        free(schema->children[i]);
+        struct ArrowSchema *leaf = schema->children[i];
+        if (leaf && leaf->release) /* not moved out by the consumer */
+            leaf->release(leaf);
+        free(leaf);
     }
     free(schema->children);
     schema->release = NULL;
 }
 
-static void release_leaf_schema(struct ArrowSchema *schema) { schema->release = NULL; }
+/* A leaf owns only its name. */
+static void release_leaf_schema(struct ArrowSchema *schema)
+{
+    free((char *)schema->name);
+    schema->release = NULL;
+}
 
 static void free_schema_capsule(PyObject *capsule)
 {

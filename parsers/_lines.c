@@ -2,9 +2,13 @@
  * has it): the twin of the polars ``str.extract_groups`` pass in parsers/logs/parser.py.
  *
  * The formats' patterns are written in the syntax both engines share: named groups, classes,
- * ``\d \s \w \b`` (Unicode-aware in both, PCRE2_UCP here), greedy and lazy repeats tried in the
- * same leftmost-first order. Where PCRE2 refuses a pattern, or a line makes it give up, the
- * caller runs the polars pass instead; tests run both on the same lines.
+ * ``\d \s \w \b``, greedy and lazy repeats tried in the same leftmost-first order. On ASCII
+ * text the two engines agree; past ASCII they classify characters by different Unicode tables
+ * (PCRE2's own, Rust's), so a line is matched only up to its first byte past ASCII (and its
+ * first HEAD_BYTES), and if the match needed to see further (a partial match) the line is left
+ * "undecided" for polars. So is a line on which PCRE2 backtracks past a limit (polars' automata
+ * never backtrack). The caller matches undecided lines with polars, and every line if PCRE2
+ * refuses the pattern.
  *
  * Lines arrive and results leave through the Arrow C data interface (_arrow.h). The lines are
  * cut into one share per thread and matched with the GIL released; the columns handed back are
@@ -17,6 +21,12 @@
 #include "_arrow.h"
 
 #define MAX_THREADS 64
+/* PCRE2 sees at most this much of a line: a head (stamp, level, tag) ends well before it. A line
+ * whose head runs on is polars'. The cap bounds what a lazy repeat before white space can cost
+ * a backtracking engine (quadratic in what it sees; polars' automata are linear). */
+#define HEAD_BYTES 256
+/* Backtracking steps past which a line is polars' (exponential patterns). */
+#define MATCH_STEPS 100000
 
 /* ------------------------------------------------------------------ borrowed string views */
 
@@ -41,7 +51,8 @@ static void drop_lines(Lines *lines)
     free(lines);
 }
 
-/* Where every row's bytes lie among the chunks' data buffers, numbered over all chunks. */
+/* Where every row's bytes lie among the chunks' data buffers, numbered over all chunks; -1 when
+ * memory runs out, -2 when a line lies too far into its buffer for a view to point into it. */
 static int locate_rows(Lines *lines)
 {
     Chunks *chunks = &lines->input.chunks;
@@ -66,8 +77,10 @@ static int locate_rows(Lines *lines)
             int32_t index, offset;
             memcpy(&index, view + 8, 4);
             memcpy(&offset, view + 12, 4);
-            int inline_or_null = lines->input.rows[row].length <= 12;
-            lines->where[row][0] = inline_or_null ? -1 : (int32_t)buffer + index;
+            int64_t length = lines->input.rows[row].length;
+            if (length > 12 && (int64_t)offset + length > INT32_MAX)
+                return -2; /* a cut's offset would not fit a view */
+            lines->where[row][0] = length <= 12 ? -1 : (int32_t)(buffer + index);
             lines->where[row][1] = offset;
         }
         buffer += own;
@@ -161,7 +174,7 @@ static void export_borrowed(struct ArrowArray *out, Borrowed *column, Lines *lin
 typedef struct {
     int count;
     uint32_t *numbers;
-    const char **names; /* point into the pattern's name table, then "_tail" */
+    const char **names; /* point into the pattern's name table, then "_tail", "_undecided" */
 } Groups;
 
 static int named_groups(const pcre2_code *code, Groups *groups)
@@ -173,7 +186,7 @@ static int named_groups(const pcre2_code *code, Groups *groups)
     pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table);
     groups->count = (int)count;
     groups->numbers = malloc(sizeof *groups->numbers * (count + 1));
-    groups->names = malloc(sizeof *groups->names * (count + 1));
+    groups->names = malloc(sizeof *groups->names * (count + 2));
     if (!groups->numbers || !groups->names)
         return -1;
     /* The table is sorted by name; the columns follow the groups' order in the pattern, as
@@ -191,6 +204,7 @@ static int named_groups(const pcre2_code *code, Groups *groups)
         groups->names[at] = (const char *)item + 2;
     }
     groups->names[count] = "_tail";
+    groups->names[count + 1] = "_undecided";
     return 0;
 }
 
@@ -204,6 +218,20 @@ static int32_t tail_start(Text line, PCRE2_SIZE start, PCRE2_SIZE end)
     return 0;
 }
 
+/* How many bytes ``text`` opens with below 0x80, eight at a time. */
+static int64_t ascii_prefix(const uint8_t *text, int64_t length)
+{
+    int64_t at = 0;
+    for (uint64_t word; at + 8 <= length; at += 8) {
+        memcpy(&word, text + at, 8);
+        if (word & 0x8080808080808080ULL)
+            break;
+    }
+    while (at < length && text[at] < 0x80)
+        at++;
+    return at;
+}
+
 /* One thread's share of the lines, rows [first, last). */
 typedef struct {
     const pcre2_code *code;
@@ -211,6 +239,7 @@ typedef struct {
     const Groups *groups;
     const Lines *lines;
     Borrowed **columns; /* each named group, then the tail */
+    uint8_t *undecided; /* bitmap: lines left to polars */
     int64_t first, last;
     int failed; /* a PCRE2 error code, or -1 out of memory */
     int64_t failed_row;
@@ -230,16 +259,31 @@ static void *match_share(void *argument)
     }
     if (stack)
         pcre2_jit_stack_assign(context, NULL, stack);
+    pcre2_set_match_limit(context, MATCH_STEPS);
     for (int64_t i = share->first; i < share->last; i++) {
         const Text line = share->lines->input.rows[i];
         if (line.length < 0)
             continue;
-        int found = share->jit ? pcre2_jit_match(share->code, line.data, (PCRE2_SIZE)line.length,
-                                                 0, 0, match, context)
-                               : pcre2_match(share->code, line.data, (PCRE2_SIZE)line.length, 0,
-                                             PCRE2_NO_UTF_CHECK, match, context);
+        /* Up to the first byte past ASCII (so a whole UTF-8 prefix) and HEAD_BYTES: where the
+         * match needs what lies further, PCRE2 says so (a partial match). */
+        int64_t seen = ascii_prefix(line.data, line.length < HEAD_BYTES ? line.length : HEAD_BYTES);
+        if (seen == 0 && line.length > 0) { /* nothing to inspect: no partial match either */
+            share->undecided[i >> 3] |= (uint8_t)(1 << (i & 7));
+            continue;
+        }
+        uint32_t options = seen < line.length ? PCRE2_PARTIAL_HARD : 0;
+        int found = share->jit ? pcre2_jit_match(share->code, line.data, (PCRE2_SIZE)seen, 0,
+                                                 options, match, context)
+                               : pcre2_match(share->code, line.data, (PCRE2_SIZE)seen, 0,
+                                             options | PCRE2_NO_UTF_CHECK, match, context);
         if (found == PCRE2_ERROR_NOMATCH)
             continue;
+        if (found == PCRE2_ERROR_PARTIAL || found == PCRE2_ERROR_MATCHLIMIT ||
+            found == PCRE2_ERROR_JIT_STACKLIMIT || found == PCRE2_ERROR_DEPTHLIMIT ||
+            found == PCRE2_ERROR_HEAPLIMIT) {
+            share->undecided[i >> 3] |= (uint8_t)(1 << (i & 7));
+            continue;
+        }
         if (found < 0) {
             share->failed = found;
             share->failed_row = i;
@@ -286,15 +330,24 @@ static int match_all(Share *shares, int threads)
 typedef struct {
     Lines *lines;
     Borrowed **columns;
+    int width; /* string columns; then the undecided bitmap */
+    uint8_t **undecided;
 } Claimed;
 
 static int export_column(int index, struct ArrowArray *column, const char **format,
                          const void *context)
 {
     const Claimed *claimed = context;
+    if (index == claimed->width) {
+        *format = "b";
+        if (build_fixed(column, *claimed->undecided, NULL, 0, claimed->lines->input.count) != 0)
+            return -1;
+        *claimed->undecided = NULL; /* the array owns it now */
+        return 0;
+    }
     *format = "vu";
     export_borrowed(column, claimed->columns[index], claimed->lines);
-    claimed->columns[index] = NULL; /* the array owns it now */
+    claimed->columns[index] = NULL;
     return 0;
 }
 
@@ -317,18 +370,33 @@ static PyObject *claim(PyObject *self, PyObject *args)
     threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
     int error;
     PCRE2_SIZE error_at;
+    /* Lines hold no line breaks, but "." and "$" must not depend on how the library was built;
+     * "\C" could cut a character in two. */
+    pcre2_compile_context *compiling = pcre2_compile_context_create(NULL);
+    if (compiling == NULL)
+        return PyErr_NoMemory();
+    pcre2_set_newline(compiling, PCRE2_NEWLINE_LF);
     pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, (PCRE2_SIZE)pattern_length,
-                                     PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY, &error,
-                                     &error_at, NULL);
+                                     PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C,
+                                     &error, &error_at, compiling);
+    pcre2_compile_context_free(compiling);
     if (code == NULL) {
         PCRE2_UCHAR why[160];
         pcre2_get_error_message(error, why, sizeof why);
         return PyErr_Format(PyExc_ValueError, "PCRE2 refuses the pattern at %zu: %s",
                             (size_t)error_at, (const char *)why);
     }
-    int jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+    uint32_t captures = 0, names = 0;
+    pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &captures);
+    pcre2_pattern_info(code, PCRE2_INFO_NAMECOUNT, &names);
+    if (captures != names) { /* polars names unnamed groups by number; no format has any */
+        pcre2_code_free(code);
+        return PyErr_Format(PyExc_ValueError, "the pattern has unnamed groups");
+    }
+    int jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD) == 0;
     Groups groups = {0};
     Borrowed **columns = NULL;
+    uint8_t *undecided = NULL;
     int width = 0;
     PyObject *result = NULL;
     Lines *lines = calloc(1, sizeof *lines);
@@ -353,8 +421,14 @@ static PyObject *claim(PyObject *self, PyObject *args)
     }
     width = groups.count + 1;
     int64_t count = lines->input.count;
+    int located = locate_rows(lines);
+    if (located == -2) {
+        PyErr_SetString(PyExc_ValueError, "the lines lie past 2 GiB of their buffers");
+        goto done;
+    }
     columns = calloc((size_t)width, sizeof *columns);
-    int missing = columns == NULL || locate_rows(lines) != 0;
+    undecided = calloc((size_t)(count + 7) / 8 + 1, 1);
+    int missing = located != 0 || columns == NULL || undecided == NULL;
     for (int c = 0; !missing && c < width; c++)
         missing = (columns[c] = new_borrowed(lines)) == NULL;
     if (missing) {
@@ -364,7 +438,8 @@ static PyObject *claim(PyObject *self, PyObject *args)
     /* Shares start at multiples of 8 rows, so no two threads write one validity byte. */
     Share shares[MAX_THREADS];
     for (int s = 0; s < threads; s++)
-        shares[s] = (Share){code, jit, &groups, lines, columns, (count * s / threads) & ~7,
+        shares[s] = (Share){code, jit, &groups, lines, columns, undecided,
+                            (count * s / threads) & ~7,
                             s + 1 == threads ? count : (count * (s + 1) / threads) & ~7, 0, 0};
     int failed;
     Py_BEGIN_ALLOW_THREADS
@@ -381,12 +456,20 @@ static PyObject *claim(PyObject *self, PyObject *args)
                      (long long)shares[failed].failed_row, (const char *)why);
         goto done;
     }
-    Claimed claimed = {lines, columns};
-    result = export_struct(width, groups.names, export_column, &claimed, count);
+    Claimed claimed = {lines, columns, width, &undecided};
+    result = export_struct(width + 1, groups.names, export_column, &claimed, count);
+    /* The columns took what they need of the lines (their chunks and buffer sizes). */
+    free(lines->input.rows);
+    free(lines->where);
+    free(lines->data);
+    lines->input.rows = NULL;
+    lines->where = NULL;
+    lines->data = NULL;
 done:
     for (int c = 0; columns && c < width; c++)
         free_borrowed(columns[c]); /* those not handed over */
     free(columns);
+    free(undecided);
     if (lines)
         drop_lines(lines);
     free(groups.numbers);

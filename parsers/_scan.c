@@ -1281,12 +1281,15 @@ static int build_stamps(int index, struct ArrowArray *column, const char **forma
     if (index == 0) {
         *format = "tsu:";
         failed = build_fixed(column, stamps->micros, stamps->valid, stamps->nulls, stamps->count);
-        stamps->micros = NULL; /* the column owns them now */
-        stamps->valid = NULL;
+        if (!failed) { /* the column owns them now */
+            stamps->micros = NULL;
+            stamps->valid = NULL;
+        }
     } else {
         *format = "b";
         failed = build_fixed(column, stamps->undecided, NULL, 0, stamps->count);
-        stamps->undecided = NULL;
+        if (!failed)
+            stamps->undecided = NULL;
     }
     return failed;
 }

@@ -299,12 +299,25 @@ def head_groups(lines: pl.Series, head: str) -> pl.LazyFrame:
     """The named groups of ``head`` in each line, ``_tail`` (the line without the matched text
     in front) and ``_hit``; groups and tail are null where the line does not match.
 
-    PCRE2 matches where the install built ``parsers._lines``; polars otherwise, one capturing
-    pass that both tests and extracts.
+    PCRE2 matches where the install built ``parsers._lines``, and polars the lines PCRE2 leaves
+    undecided (characters past ASCII, runaway backtracking); polars all of them otherwise.
     """
     found = scan.claim(lines, head) if scan.pcre is not None else None
-    if found is not None:
-        return found.lazy().with_columns(_hit=pl.col("_tail").is_not_null())
+    if found is None:
+        return _polars_head_groups(lines, head)
+    undecided = found.get_column("_undecided").arg_true()
+    found = found.drop("_undecided")
+    if not undecided.is_empty():
+        again = _polars_head_groups(lines.gather(undecided), head).collect()
+        found = found.with_columns(
+            found.get_column(name).scatter(undecided, again.get_column(name))
+            for name in found.columns
+        )
+    return found.lazy().with_columns(_hit=pl.col("_tail").is_not_null())
+
+
+def _polars_head_groups(lines: pl.Series, head: str) -> pl.LazyFrame:
+    """``head_groups`` by one polars capturing pass that both tests and extracts."""
     return (
         pl.LazyFrame({"line": lines})
         .select("line", _fields=pl.col("line").str.extract_groups(f"(?P<_head>{head})"))
