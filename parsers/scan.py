@@ -93,8 +93,10 @@ def secrets(texts: pl.Series) -> pl.Series:
 def claim(lines: pl.Series, pattern: str) -> pl.DataFrame | None:
     """The named groups of ``pattern`` in each line, as ``str.extract_groups`` gives them, and
     ``_tail``, the line without the matched text in front; null where a line does not match.
+    ``_undecided`` marks the lines PCRE2 leaves to polars (characters past ASCII, or a head past
+    256 bytes, that the match needed to see; backtracking past PCRE2's limit).
 
-    None where PCRE2 refuses the pattern or gives up on a line: the caller matches with polars.
+    None where PCRE2 refuses the pattern: the caller matches every line with polars.
     """
     assert pcre is not None
     threads = min(usable_cores(), max(1, lines.len() // MIN_TEXTS_PER_THREAD))
