@@ -84,6 +84,8 @@ def parse_log(
     note("decoding")
     decoded = read_lines(data)
     report = SourceReport(path=display, kind="log", bytes=len(data))
+    has_escapes = b"\x1b" in data
+    del data  # the lines hold their own copy: the file's bytes need not outlive the parse
     report.details["encoding"] = decoded.encoding + (" (BOM)" if decoded.bom else "")
     if decoded.replaced:
         report.details["replaced_characters"] = decoded.replaced
@@ -95,7 +97,7 @@ def parse_log(
         report.error(None, f"{decoded.nul_bytes} NUL bytes removed (padding)", skipped=False)
     if redact:
         note("redacting")
-    lines = _number_lines(decoded.lines, b"\x1b" in data, report, limits, redact)
+    lines = _number_lines(decoded.lines, has_escapes, report, limits, redact)
     events = _parse_lines(lines, display, context, report, limits, note)
     report.records = events.height
     report.seconds = time.perf_counter() - started
