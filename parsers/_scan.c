@@ -1,6 +1,7 @@
 /* Regex passes over text columns, compiled: the field patterns of parsers/logs/fields.py
  * (error code, error message, URL, host, IPv4 address, request id), the secret rules of
- * analyzer/redact.py and the commonest timestamp shape of parsers/logs/timestamps.py.
+ * analyzer/redact.py and the commonest timestamp shape of parsers/logs/timestamps.py; and the
+ * split of a UTF-8 file into lines (parsers/text.py), its bytes read once and never copied.
  *
  * Each matcher is written from its pattern and follows the regex engine's leftmost-first rule:
  * the match that starts first wins, and at one start the pattern's alternatives and greedy
@@ -14,6 +15,9 @@
 #define PY_SSIZE_T_CLEAN
 #define _GNU_SOURCE /* memmem */
 #include <Python.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1336,10 +1340,231 @@ static PyObject *naive_iso(PyObject *self, PyObject *capsule)
     return result;
 }
 
+/* ------------------------------------------------------------------------ lines of a file */
+
+/* Bytes of the UTF-8 character opening at ``p`` (lead byte past ASCII) if it is one Rust's
+ * from_utf8 accepts (shortest form, no surrogate, nothing past U+10FFFF); 0 if not. */
+static int utf8_char(Ptr p, Ptr end)
+{
+    uint8_t c = *p, low = 0x80, high = 0xBF; /* the second byte's range */
+    int need;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        low = c == 0xE0 ? 0xA0 : 0x80;
+        high = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        low = c == 0xF0 ? 0x90 : 0x80;
+        high = c == 0xF4 ? 0x8F : 0xBF;
+    } else
+        return 0;
+    if (end - p <= need || p[1] < low || p[1] > high)
+        return 0;
+    for (int k = 2; k <= need; k++)
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+    return need + 1;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+/* Whether a byte of ``word`` is zero; is ``byte``; could be anything but plain ASCII text. */
+#define ZERO_IN(word) (((word) - ONES) & ~(word) & HIGHS)
+#define BYTE_IN(word, byte) ZERO_IN((word) ^ (ONES * (byte)))
+#define SPECIAL_IN(word) (ZERO_IN(word) | BYTE_IN(word, '\n') | BYTE_IN(word, 0x1B) | ((word) & HIGHS))
+
+/* A file's bytes, owned by the column of its lines. */
+typedef struct {
+    uint8_t *views;
+    uint8_t *bytes;
+    int64_t size;
+    const void *buffers[4];
+} FileLines;
+
+static void release_file_lines(struct ArrowArray *array)
+{
+    FileLines *lines = array->private_data;
+    free(lines->views);
+    free(lines->bytes);
+    free(lines);
+    array->release = NULL;
+}
+
+static void release_line_schema(struct ArrowSchema *schema) { schema->release = NULL; }
+
+/* Appends the view of line [p, stop) of ``bytes``; -1 when memory runs out. */
+static int add_line(FileLines *lines, int64_t *count, int64_t *capacity, Ptr p, Ptr stop)
+{
+    if (*count == *capacity) {
+        *capacity = *capacity ? 2 * *capacity : 1 << 14;
+        uint8_t *grown = realloc(lines->views, 16 * (size_t)*capacity);
+        if (grown == NULL)
+            return -1;
+        lines->views = grown;
+    }
+    if (stop > p && stop[-1] == '\r')
+        stop--;
+    int32_t length = (int32_t)(stop - p), offset = (int32_t)(p - lines->bytes), buffer = 0;
+    uint8_t *view = lines->views + 16 * (*count)++;
+    memset(view, 0, 16);
+    memcpy(view, &length, 4);
+    if (length <= 12)
+        memcpy(view + 4, p, (size_t)length);
+    else {
+        memcpy(view + 4, p, 4);
+        memcpy(view + 8, &buffer, 4);
+        memcpy(view + 12, &offset, 4);
+    }
+    return 0;
+}
+
+/* The lines of ``lines->bytes`` as string views into them, in one pass that also checks the
+ * text: split at LF, one CR before each LF (and at the very end) dropped, nothing after a
+ * final LF. Returns -2 where a NUL byte or invalid UTF-8 makes the bytes unusable, -1 when
+ * memory runs out; sets ``*escapes`` where an ESC occurs. Eight bytes at a time: only words
+ * holding LF, ESC, NUL or a byte past ASCII are looked at closer. */
+static int split_views(FileLines *lines, int64_t *count, int *escapes)
+{
+    int64_t capacity = 0;
+    Ptr text = lines->bytes, end = text + lines->size, p = text, line = text;
+    while (p < end) {
+        uint64_t word;
+        if (end - p >= 8 && (memcpy(&word, p, 8), !SPECIAL_IN(word))) {
+            p += 8;
+            continue;
+        }
+        uint8_t c = *p;
+        if (c == '\n') {
+            if (add_line(lines, count, &capacity, line, p) != 0)
+                return -1;
+            line = ++p;
+        } else if (c == 0)
+            return -2;
+        else if (c < 0x80) {
+            *escapes |= c == 0x1B;
+            p++;
+        } else {
+            int width = utf8_char(p, end);
+            if (width == 0)
+                return -2;
+            p += width;
+        }
+    }
+    if (line < end && add_line(lines, count, &capacity, line, end) != 0)
+        return -1;
+    return 0;
+}
+
+/* split_file(path) -> (schema capsule, array capsule, size, has_escapes) or None
+ *
+ * The lines of the UTF-8 file at ``path`` as a string view column over the file's bytes, read
+ * once and never copied, the bytes read, and whether they hold an escape (ESC, which opens ANSI
+ * colours).
+ * None where the file is empty, over 2 GiB, holds a NUL byte or is not valid UTF-8: the caller
+ * reads those its own way. Raises OSError when the file cannot be read.
+ */
+static PyObject *split_file(PyObject *self, PyObject *argument)
+{
+    PyObject *encoded;
+    if (!PyUnicode_FSConverter(argument, &encoded))
+        return NULL;
+    FILE *file = fopen(PyBytes_AS_STRING(encoded), "rb");
+    if (file == NULL) {
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, argument);
+        Py_DECREF(encoded);
+        return NULL;
+    }
+    Py_DECREF(encoded);
+    /* Read to the end, whatever size the file had a moment ago; past 2 GiB a view cannot
+     * point into the bytes, and the caller reads the file its own way. */
+    struct stat info;
+    int64_t size = 0, capacity = 1 << 16, limit = (int64_t)INT32_MAX + 1;
+    if (fstat(fileno(file), &info) == 0 && info.st_size > 0)
+        capacity = info.st_size < limit ? (int64_t)info.st_size + 1 : limit;
+    uint8_t *bytes = malloc((size_t)capacity);
+    int failed = bytes ? 0 : ENOMEM;
+    Py_BEGIN_ALLOW_THREADS
+    while (!failed) {
+        if (size == capacity) {
+            if (capacity == limit)
+                break; /* too large */
+            capacity = 2 * capacity < limit ? 2 * capacity : limit;
+            uint8_t *grown = realloc(bytes, (size_t)capacity);
+            if (grown == NULL) {
+                failed = ENOMEM;
+                break;
+            }
+            bytes = grown;
+        }
+        size_t got = fread(bytes + size, 1, (size_t)(capacity - size), file);
+        size += (int64_t)got;
+        if (got == 0) {
+            failed = ferror(file) ? (errno ? errno : EIO) : 0;
+            break;
+        }
+    }
+    fclose(file);
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        free(bytes);
+        errno = failed;
+        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, argument);
+    }
+    FileLines *lines = calloc(1, sizeof *lines);
+    struct ArrowSchema *schema = calloc(1, sizeof *schema);
+    struct ArrowArray *array = calloc(1, sizeof *array);
+    int64_t count = 0;
+    int escapes = 0, split = -1;
+    if (lines && schema && array) {
+        lines->bytes = bytes;
+        lines->size = size;
+        Py_BEGIN_ALLOW_THREADS
+        split = size > 0 && size < limit ? split_views(lines, &count, &escapes) : -2;
+        Py_END_ALLOW_THREADS
+    }
+    if (split != 0) {
+        if (lines)
+            free(lines->views);
+        free(lines);
+        free(schema);
+        free(array);
+        free(bytes);
+        if (split == -1)
+            return PyErr_NoMemory();
+        Py_RETURN_NONE;
+    }
+    lines->buffers[0] = NULL;
+    lines->buffers[1] = lines->views;
+    lines->buffers[2] = lines->bytes;
+    lines->buffers[3] = &lines->size;
+    *array = (struct ArrowArray){.length = count, .n_buffers = 4, .buffers = lines->buffers,
+                                 .release = release_file_lines, .private_data = lines};
+    *schema = (struct ArrowSchema){.format = "vu", .name = "line", .flags = 0,
+                                   .release = release_line_schema};
+    PyObject *schema_capsule = PyCapsule_New(schema, "arrow_schema", free_schema_capsule);
+    PyObject *array_capsule = schema_capsule
+                                  ? PyCapsule_New(array, "arrow_array", free_array_capsule)
+                                  : NULL;
+    if (array_capsule == NULL) {
+        if (schema_capsule)
+            Py_DECREF(schema_capsule);
+        else
+            free(schema);
+        array->release(array);
+        free(array);
+        return NULL;
+    }
+    return Py_BuildValue("(NNLO)", schema_capsule, array_capsule, (long long)size,
+                         escapes ? Py_True : Py_False);
+}
+
 static PyMethodDef methods[] = {
     {"fields", fields, METH_O, "Every text's fields, as an Arrow struct array (capsule pair)."},
     {"redact", redact, METH_O, "The texts that held secrets, masked (Arrow capsule pair)."},
     {"naive_iso", naive_iso, METH_O, "Naive ISO 8601 stamps as microseconds (Arrow capsule pair)."},
+    {"split_file", split_file, METH_O, "A UTF-8 file's lines, read once (Arrow capsule pair)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import polars as pl
 
@@ -27,7 +28,7 @@ try:
 except ImportError:  # installed without a C compiler or without libpcre2-dev
     pcre = None  # type: ignore[assignment]
 
-__all__ = ["claim", "compiled", "fields", "naive_iso", "pcre", "secrets"]
+__all__ = ["claim", "compiled", "fields", "naive_iso", "pcre", "secrets", "split_file"]
 
 # Below this many texts a thread costs more than it saves.
 MIN_TEXTS_PER_THREAD = 20_000
@@ -74,6 +75,18 @@ def naive_iso(texts: pl.Series) -> pl.DataFrame:
     left ``undecided`` for the patterns of ``parsers.logs.timestamps`` (characters past ASCII)."""
     assert compiled is not None
     return pl.Series(_Exported(compiled.naive_iso(texts.__arrow_c_stream__()))).struct.unnest()
+
+
+def split_file(path: Path) -> tuple[pl.Series, int, bool] | None:
+    """The lines of the UTF-8 file at ``path`` (column ``line``, views over its bytes read once),
+    the bytes read, and whether they hold an escape; None where the file is empty, over 2 GiB,
+    holds a NUL byte or is not valid UTF-8. Raises ``OSError`` when it cannot be read."""
+    assert compiled is not None
+    found = compiled.split_file(path)
+    if found is None:
+        return None
+    schema, array, size, has_escapes = found
+    return pl.Series(_Exported((schema, array))), size, has_escapes
 
 
 def secrets(texts: pl.Series) -> pl.Series:

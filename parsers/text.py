@@ -10,8 +10,11 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
+
+from parsers import scan
 
 SAMPLE_BYTES = 1 << 16
 
@@ -59,6 +62,32 @@ def guess_encoding(sample: bytes) -> tuple[str, int]:
     if gb_errors < utf8_errors / 4 and _has_cjk(head.decode("gb18030", errors="replace")):
         return "gb18030", 0
     return "utf-8", 0
+
+
+@dataclass(frozen=True)
+class FileText:
+    """A file's lines with its size and whether it holds an escape (ANSI colours)."""
+
+    decoded: Lines
+    size: int
+    has_escapes: bool
+
+
+def read_file(path: Path) -> FileText:
+    """``read_lines`` of the file at ``path``. Raises ``OSError`` when it cannot be read.
+
+    A UTF-8 file without BOM or NUL bytes, the usual log, is split by the compiled scan
+    (``parsers/_scan.c``) into views over its bytes, read once: no Python bytes, no copy.
+    """
+    if scan.compiled is not None:
+        with path.open("rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+        found = scan.split_file(path) if guess_encoding(sample) == ("utf-8", 0) else None
+        if found is not None:
+            lines, size, has_escapes = found
+            return FileText(Lines(lines, "utf-8", False, 0), size, has_escapes)
+    data = path.read_bytes()
+    return FileText(read_lines(data), len(data), b"\x1b" in data)
 
 
 def read_lines(data: bytes) -> Lines:

@@ -37,7 +37,7 @@ from parsers.logs.formats import (
     LogFormat,
 )
 from parsers.logs.timestamps import LAYOUTS, TimeContext, parse_timestamps
-from parsers.text import read_lines
+from parsers.text import read_file
 
 SAMPLE_LINES = 4000
 _TAILS = ("(?P<message>.*)$", "(?P<rest>.*)$")
@@ -76,16 +76,14 @@ def parse_log(
     Raises ``ParseError`` only when the file cannot be read at all.
     """
     started = time.perf_counter()
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(display, exc.strerror or str(exc)) from exc
     note = stage or (lambda _: None)
     note("decoding")
-    decoded = read_lines(data)
-    report = SourceReport(path=display, kind="log", bytes=len(data))
-    has_escapes = b"\x1b" in data
-    del data  # the lines hold their own copy: the file's bytes need not outlive the parse
+    try:
+        text = read_file(path)
+    except OSError as exc:
+        raise ParseError(display, exc.strerror or str(exc)) from exc
+    decoded = text.decoded
+    report = SourceReport(path=display, kind="log", bytes=text.size)
     report.details["encoding"] = decoded.encoding + (" (BOM)" if decoded.bom else "")
     if decoded.replaced:
         report.details["replaced_characters"] = decoded.replaced
@@ -97,7 +95,7 @@ def parse_log(
         report.error(None, f"{decoded.nul_bytes} NUL bytes removed (padding)", skipped=False)
     if redact:
         note("redacting")
-    lines = _number_lines(decoded.lines, has_escapes, report, limits, redact)
+    lines = _number_lines(decoded.lines, text.has_escapes, report, limits, redact)
     events = _parse_lines(lines, display, context, report, limits, note)
     report.records = events.height
     report.seconds = time.perf_counter() - started

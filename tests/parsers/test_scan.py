@@ -23,7 +23,7 @@ from parsers.logs import fields
 from parsers.logs.formats import BY_NAME, FORMATS
 from parsers.logs.parser import head_groups, head_pattern
 from parsers.logs.timestamps import _naive_iso, _naive_iso_patterns
-from parsers.text import read_lines
+from parsers.text import read_file, read_lines
 from tests.parsers.test_log_fuzz import (
     FIELD_COLUMNS,
     FIELD_KEYS,
@@ -332,6 +332,49 @@ def test_naive_iso_stamps_read_alike(stamps: list[str | None]) -> None:
 def test_naive_iso_edges(stamp: str) -> None:
     texts = pl.Series("ts", [stamp])
     assert _naive_iso(texts).cast(pl.Int64).equals(_naive_iso_patterns(texts).cast(pl.Int64))
+
+
+# Bytes a file's split turns on: line ends, NUL, ESC, and UTF-8 whole, cut, overlong, surrogate
+# and past U+10FFFF; plus the BOMs that send a file down the decoding path.
+FILE_PIECES = st.sampled_from(
+    [
+        b"\n", b"\r", b"\r\n", b"\x00", b"\x1b[31m", b"plain text ", b"0123456789abc",
+        "中文é".encode(), b"\xe4\xb8", b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80",
+        b"\xff", b"\xef\xbb\xbf", b"\xff\xfe",
+    ]
+)  # fmt: skip
+
+
+@SAME
+@given(pieces=st.lists(FILE_PIECES, max_size=40))
+def test_files_split_alike(pieces: list[bytes], tmp_path_factory: pytest.TempPathFactory) -> None:
+    data = b"".join(pieces)
+    path = tmp_path_factory.mktemp("split") / "f.log"
+    path.write_bytes(data)
+    read = read_file(path)
+    expected = read_lines(data)
+    assert read.decoded.lines.to_list() == expected.lines.to_list()
+    decoded = read.decoded
+    assert (decoded.encoding, decoded.bom, decoded.replaced, decoded.nul_bytes) == (
+        expected.encoding, expected.bom, expected.replaced, expected.nul_bytes
+    )  # fmt: skip
+    assert (read.size, read.has_escapes) == (len(data), b"\x1b" in data)
+
+
+def test_a_plain_utf8_file_is_split_by_the_compiled_scan(tmp_path: Path) -> None:
+    path = tmp_path / "f.log"
+    path.write_bytes("one\r\ntwo 中文 and a line longer than twelve\n\nlast\r".encode())
+    found = scan.split_file(path)
+    assert found is not None
+    lines, size, has_escapes = found
+    assert lines.to_list() == ["one", "two 中文 and a line longer than twelve", "", "last"]
+    assert (size, has_escapes) == (path.stat().st_size, False)
+    path.write_bytes(b"nul \x00 inside\n")
+    assert scan.split_file(path) is None
+    with pytest.raises(OSError):
+        scan.split_file(tmp_path / "missing.log")
+    with pytest.raises(OSError):
+        scan.split_file(tmp_path)  # a directory
 
 
 def log_lines(path: Path) -> pl.Series:
