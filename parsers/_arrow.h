@@ -9,6 +9,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,35 @@ struct ArrowArrayStream {
 };
 
 static inline uint8_t lower(uint8_t c) { return c >= 'A' && c <= 'Z' ? c | 0x20 : c; }
+
+/* ------------------------------------------------------------------------ threads */
+
+#define MAX_THREADS 64
+
+/* ``work`` run on each of ``threads`` shares (``size`` bytes apart from ``shares``): the first
+ * in this thread, each other in a thread of its own, or in this thread where none can start.
+ * Call with the GIL released. */
+static void in_threads(void *(*work)(void *), void *shares, size_t size, int threads)
+{
+    pthread_t ids[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int t = 1; t < threads; t++)
+        started[t] = pthread_create(&ids[t], NULL, work, (char *)shares + t * size) == 0;
+    work(shares);
+    for (int t = 1; t < threads; t++) {
+        if (started[t])
+            pthread_join(ids[t], NULL);
+        else
+            work((char *)shares + t * size);
+    }
+}
+
+/* Share ``share`` of ``threads`` of ``count`` rows starts here: at a multiple of 8, so that no
+ * two threads write one byte of a validity bitmap. */
+static int64_t share_start(int64_t count, int share, int threads)
+{
+    return share == threads ? count : (count * share / threads) & ~7;
+}
 
 /* ------------------------------------------------------------------------ input */
 
@@ -363,12 +393,44 @@ static int build_fixed(struct ArrowArray *out, void *values, uint8_t *validity, 
 }
 
 /* A struct array of ``width`` columns named ``names``, made by ``build(i, column, format,
- * context)``, as the PyCapsule pair polars takes in (NULL with a Python error on failure). */
+ * context)``, as the PyCapsule pair polars takes in (NULL with a Python error on failure).
+ * With ``threads`` above 1 the columns are built that many at once, so ``build`` must not
+ * touch what another column's build does. */
 typedef int (*Builder)(int index, struct ArrowArray *column, const char **format,
                        const void *context);
 
+typedef struct {
+    struct ArrowSchema *schema;
+    struct ArrowArray *array;
+    const char *const *names;
+    Builder build;
+    const void *context;
+    int first, step, failed;
+} Builds;
+
+/* Columns first, first + step, ... of the struct: built, with their schemas. */
+static void *build_columns(void *argument)
+{
+    Builds *builds = argument;
+    struct ArrowSchema *schema = builds->schema;
+    struct ArrowArray *array = builds->array;
+    for (int i = builds->first; !builds->failed && i < array->n_children; i += builds->step) {
+        struct ArrowSchema *leaf = schema->children[i] = malloc(sizeof *leaf);
+        struct ArrowArray *column = array->children[i] = calloc(1, sizeof *column);
+        const char *format = "";
+        builds->failed = !leaf || !column || builds->build(i, column, &format, builds->context);
+        char *name = leaf ? strdup(builds->names[i]) : NULL;
+        builds->failed |= name == NULL;
+        if (leaf)
+            *leaf = (struct ArrowSchema){.format = format, .name = name,
+                                         .flags = ARROW_FLAG_NULLABLE,
+                                         .release = release_leaf_schema};
+    }
+    return NULL;
+}
+
 static PyObject *export_struct(int width, const char *const *names, Builder build,
-                               const void *context, int64_t count)
+                               const void *context, int64_t count, int threads)
 {
     struct ArrowSchema *schema = calloc(1, sizeof *schema);
     struct ArrowArray *array = calloc(1, sizeof *array);
@@ -389,20 +451,17 @@ static PyObject *export_struct(int width, const char *const *names, Builder buil
         schema->n_children = 0;
     if (!array->children)
         array->n_children = 0;
-    Py_BEGIN_ALLOW_THREADS
-    for (int i = 0; !failed && i < width; i++) {
-        struct ArrowSchema *leaf = schema->children[i] = malloc(sizeof *leaf);
-        struct ArrowArray *column = array->children[i] = calloc(1, sizeof *column);
-        const char *format = "";
-        failed = !leaf || !column || build(i, column, &format, context) != 0;
-        char *name = leaf ? strdup(names[i]) : NULL;
-        failed |= name == NULL;
-        if (leaf)
-            *leaf = (struct ArrowSchema){.format = format, .name = name,
-                                         .flags = ARROW_FLAG_NULLABLE,
-                                         .release = release_leaf_schema};
+    threads = threads < 1 ? 1 : threads > width ? width : threads;
+    if (!failed) {
+        Builds builds[MAX_THREADS];
+        for (int t = 0; t < threads; t++)
+            builds[t] = (Builds){schema, array, names, build, context, t, threads, 0};
+        Py_BEGIN_ALLOW_THREADS
+        in_threads(build_columns, builds, sizeof *builds, threads);
+        Py_END_ALLOW_THREADS
+        for (int t = 0; t < threads; t++)
+            failed |= builds[t].failed;
     }
-    Py_END_ALLOW_THREADS
     PyObject *schema_capsule = NULL, *array_capsule = NULL;
     if (!failed)
         schema_capsule = PyCapsule_New(schema, "arrow_schema", free_schema_capsule);
@@ -419,6 +478,176 @@ static PyObject *export_struct(int width, const char *const *names, Builder buil
     array->release(array);
     free(array);
     return failed ? PyErr_NoMemory() : NULL;
+}
+
+/* ------------------------------------------------------------------ borrowed string views
+ * Columns of string views that point into the buffers of the column they were cut from, so
+ * that a cut costs sixteen bytes and no copy. */
+
+/* The lines' chunks, kept alive as long as a column handed back borrows their buffers. */
+typedef struct {
+    Input input;
+    int64_t refs;
+    int64_t buffers;          /* data buffers over all chunks */
+    const void **data;        /* each of them */
+    int64_t *sizes;           /* and its size */
+    int32_t (*where)[2];      /* per row: its data buffer and offset (buffer -1: inline, null) */
+} Lines;
+
+static void drop_lines(Lines *lines)
+{
+    if (__atomic_sub_fetch(&lines->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    release_input(&lines->input);
+    free(lines->data);
+    free(lines->sizes);
+    free(lines->where);
+    free(lines);
+}
+
+/* Where every row's bytes lie among the chunks' data buffers, numbered over all chunks; -1 when
+ * memory runs out, -2 when a line lies too far into its buffer for a view to point into it. */
+static int locate_rows(Lines *lines)
+{
+    Chunks *chunks = &lines->input.chunks;
+    for (int64_t c = 0; c < chunks->count; c++)
+        lines->buffers += chunks->items[c].n_buffers > 3 ? chunks->items[c].n_buffers - 3 : 0;
+    lines->data = malloc(sizeof *lines->data * (size_t)(lines->buffers + 1));
+    lines->sizes = malloc(sizeof *lines->sizes * (size_t)(lines->buffers + 1));
+    lines->where = malloc(sizeof *lines->where * (size_t)(lines->input.count + 1));
+    if (!lines->data || !lines->sizes || !lines->where)
+        return -1;
+    int64_t buffer = 0, row = 0;
+    for (int64_t c = 0; c < chunks->count; c++) {
+        const struct ArrowArray *chunk = &chunks->items[c];
+        int64_t own = chunk->n_buffers > 3 ? chunk->n_buffers - 3 : 0;
+        const int64_t *sizes = chunk->buffers[chunk->n_buffers - 1];
+        for (int64_t b = 0; b < own; b++) {
+            lines->data[buffer + b] = chunk->buffers[2 + b];
+            lines->sizes[buffer + b] = sizes[b];
+        }
+        for (int64_t i = 0; i < chunk->length; i++, row++) {
+            const uint8_t *view = (const uint8_t *)chunk->buffers[1] + 16 * (chunk->offset + i);
+            int32_t index, offset;
+            memcpy(&index, view + 8, 4);
+            memcpy(&offset, view + 12, 4);
+            int64_t length = lines->input.rows[row].length;
+            if (length > 12 && (int64_t)offset + length > INT32_MAX)
+                return -2; /* a cut's offset would not fit a view */
+            lines->where[row][0] = length <= 12 ? -1 : (int32_t)(buffer + index);
+            lines->where[row][1] = offset;
+        }
+        buffer += own;
+    }
+    return 0;
+}
+
+/* A column of string views into the lines, one per row, null until ``put_cut`` fills it. */
+typedef struct {
+    uint8_t *validity;
+    uint8_t *views;
+    const void **buffers; /* validity, views, the lines' data buffers, their sizes */
+    Lines *lines;         /* set once exported: the column then holds the lines alive */
+} Borrowed;
+
+static void free_borrowed(Borrowed *column)
+{
+    if (column == NULL)
+        return;
+    free(column->validity);
+    free(column->views);
+    free(column->buffers);
+    if (column->lines)
+        drop_lines(column->lines);
+    free(column);
+}
+
+static void release_borrowed(struct ArrowArray *array)
+{
+    free_borrowed(array->private_data);
+    array->release = NULL;
+}
+
+static Borrowed *new_borrowed(const Lines *lines)
+{
+    int64_t count = lines->input.count;
+    Borrowed *column = calloc(1, sizeof *column);
+    if (column == NULL)
+        return NULL;
+    column->validity = calloc((size_t)(count + 7) / 8 + 1, 1);
+    column->views = calloc((size_t)count + 1, 16);
+    column->buffers = malloc(sizeof(void *) * (size_t)(lines->buffers + 3));
+    if (!column->validity || !column->views || !column->buffers) {
+        free_borrowed(column);
+        return NULL;
+    }
+    return column;
+}
+
+/* Row ``i`` of ``column``: bytes [start, start + length) of line ``i``, not copied (a view
+ * holds up to 12 bytes itself; a longer cut lies in a longer line, in the line's buffer).
+ * Threads may fill rows at once if each fills whole bytes of the validity bitmap. */
+static void put_cut(Borrowed *column, const Lines *lines, int64_t i, int32_t start,
+                    int32_t length)
+{
+    uint8_t *view = column->views + 16 * i;
+    const uint8_t *bytes = lines->input.rows[i].data + start;
+    column->validity[i >> 3] |= (uint8_t)(1 << (i & 7));
+    memcpy(view, &length, 4);
+    if (length <= 12) {
+        memcpy(view + 4, bytes, (size_t)length);
+        return;
+    }
+    int32_t offset = lines->where[i][1] + start;
+    memcpy(view + 4, bytes, 4);
+    memcpy(view + 8, &lines->where[i][0], 4);
+    memcpy(view + 12, &offset, 4);
+}
+
+/* ``column`` as an Arrow string view array that owns it and holds ``lines`` alive. */
+static void export_borrowed(struct ArrowArray *out, Borrowed *column, Lines *lines)
+{
+    int64_t count = lines->input.count, valid = 0;
+    for (int64_t byte = 0; byte < (count + 7) / 8; byte++)
+        valid += __builtin_popcount(column->validity[byte]);
+    column->buffers[0] = column->validity;
+    column->buffers[1] = column->views;
+    for (int64_t b = 0; b < lines->buffers; b++)
+        column->buffers[2 + b] = lines->data[b];
+    column->buffers[2 + lines->buffers] = lines->sizes;
+    __atomic_add_fetch(&lines->refs, 1, __ATOMIC_ACQ_REL);
+    column->lines = lines;
+    *out = (struct ArrowArray){.length = count, .null_count = count - valid,
+                               .n_buffers = 3 + lines->buffers, .buffers = column->buffers,
+                               .release = release_borrowed, .private_data = column};
+}
+
+/* The string view column of ``capsule`` (an "arrow_array_stream"), held for columns to
+ * borrow from; NULL with a Python error (ValueError where it is not string views or a row lies
+ * too far into its buffer for a view to point at a cut of it). */
+static Lines *open_lines(PyObject *capsule)
+{
+    Lines *lines = calloc(1, sizeof *lines);
+    if (lines == NULL)
+        return (Lines *)PyErr_NoMemory();
+    if (open_input(capsule, &lines->input) != 0) {
+        free(lines);
+        return NULL;
+    }
+    /* The chunks outlive the stream, which belongs to the caller's capsule. */
+    lines->input.stream->release(lines->input.stream);
+    lines->input.stream = NULL;
+    lines->refs = 1;
+    int located = strcmp(lines->input.format, "vu") != 0 ? -3 : locate_rows(lines);
+    if (located == 0)
+        return lines;
+    if (located == -1)
+        PyErr_NoMemory();
+    else
+        PyErr_SetString(PyExc_ValueError, located == -3 ? "the texts are not string views"
+                                                        : "the texts lie past 2 GiB of their buffers");
+    drop_lines(lines);
+    return NULL;
 }
 
 #endif

@@ -16,157 +16,15 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
-#include <pthread.h>
 
 #include "_arrow.h"
 
-#define MAX_THREADS 64
 /* PCRE2 sees at most this much of a line: a head (stamp, level, tag) ends well before it. A line
  * whose head runs on is polars'. The cap bounds what a lazy repeat before white space can cost
  * a backtracking engine (quadratic in what it sees; polars' automata are linear). */
 #define HEAD_BYTES 256
 /* Backtracking steps past which a line is polars' (exponential patterns). */
 #define MATCH_STEPS 100000
-
-/* ------------------------------------------------------------------ borrowed string views */
-
-/* The lines' chunks, kept alive as long as a column handed back borrows their buffers. */
-typedef struct {
-    Input input;
-    int64_t refs;
-    int64_t buffers;          /* data buffers over all chunks */
-    const void **data;        /* each of them */
-    int64_t *sizes;           /* and its size */
-    int32_t (*where)[2];      /* per row: its data buffer and offset (buffer -1: inline, null) */
-} Lines;
-
-static void drop_lines(Lines *lines)
-{
-    if (__atomic_sub_fetch(&lines->refs, 1, __ATOMIC_ACQ_REL) != 0)
-        return;
-    release_input(&lines->input);
-    free(lines->data);
-    free(lines->sizes);
-    free(lines->where);
-    free(lines);
-}
-
-/* Where every row's bytes lie among the chunks' data buffers, numbered over all chunks; -1 when
- * memory runs out, -2 when a line lies too far into its buffer for a view to point into it. */
-static int locate_rows(Lines *lines)
-{
-    Chunks *chunks = &lines->input.chunks;
-    for (int64_t c = 0; c < chunks->count; c++)
-        lines->buffers += chunks->items[c].n_buffers > 3 ? chunks->items[c].n_buffers - 3 : 0;
-    lines->data = malloc(sizeof *lines->data * (size_t)(lines->buffers + 1));
-    lines->sizes = malloc(sizeof *lines->sizes * (size_t)(lines->buffers + 1));
-    lines->where = malloc(sizeof *lines->where * (size_t)(lines->input.count + 1));
-    if (!lines->data || !lines->sizes || !lines->where)
-        return -1;
-    int64_t buffer = 0, row = 0;
-    for (int64_t c = 0; c < chunks->count; c++) {
-        const struct ArrowArray *chunk = &chunks->items[c];
-        int64_t own = chunk->n_buffers > 3 ? chunk->n_buffers - 3 : 0;
-        const int64_t *sizes = chunk->buffers[chunk->n_buffers - 1];
-        for (int64_t b = 0; b < own; b++) {
-            lines->data[buffer + b] = chunk->buffers[2 + b];
-            lines->sizes[buffer + b] = sizes[b];
-        }
-        for (int64_t i = 0; i < chunk->length; i++, row++) {
-            const uint8_t *view = (const uint8_t *)chunk->buffers[1] + 16 * (chunk->offset + i);
-            int32_t index, offset;
-            memcpy(&index, view + 8, 4);
-            memcpy(&offset, view + 12, 4);
-            int64_t length = lines->input.rows[row].length;
-            if (length > 12 && (int64_t)offset + length > INT32_MAX)
-                return -2; /* a cut's offset would not fit a view */
-            lines->where[row][0] = length <= 12 ? -1 : (int32_t)(buffer + index);
-            lines->where[row][1] = offset;
-        }
-        buffer += own;
-    }
-    return 0;
-}
-
-/* A column of string views into the lines, one per row, null until ``put_cut`` fills it. */
-typedef struct {
-    uint8_t *validity;
-    uint8_t *views;
-    const void **buffers; /* validity, views, the lines' data buffers, their sizes */
-    Lines *lines;         /* set once exported: the column then holds the lines alive */
-} Borrowed;
-
-static void free_borrowed(Borrowed *column)
-{
-    if (column == NULL)
-        return;
-    free(column->validity);
-    free(column->views);
-    free(column->buffers);
-    if (column->lines)
-        drop_lines(column->lines);
-    free(column);
-}
-
-static void release_borrowed(struct ArrowArray *array)
-{
-    free_borrowed(array->private_data);
-    array->release = NULL;
-}
-
-static Borrowed *new_borrowed(const Lines *lines)
-{
-    int64_t count = lines->input.count;
-    Borrowed *column = calloc(1, sizeof *column);
-    if (column == NULL)
-        return NULL;
-    column->validity = calloc((size_t)(count + 7) / 8 + 1, 1);
-    column->views = calloc((size_t)count + 1, 16);
-    column->buffers = malloc(sizeof(void *) * (size_t)(lines->buffers + 3));
-    if (!column->validity || !column->views || !column->buffers) {
-        free_borrowed(column);
-        return NULL;
-    }
-    return column;
-}
-
-/* Row ``i`` of ``column``: bytes [start, start + length) of line ``i``, not copied (a view
- * holds up to 12 bytes itself; a longer cut lies in a longer line, in the line's buffer).
- * Threads may fill rows at once if each fills whole bytes of the validity bitmap. */
-static void put_cut(Borrowed *column, const Lines *lines, int64_t i, int32_t start,
-                    int32_t length)
-{
-    uint8_t *view = column->views + 16 * i;
-    const uint8_t *bytes = lines->input.rows[i].data + start;
-    column->validity[i >> 3] |= (uint8_t)(1 << (i & 7));
-    memcpy(view, &length, 4);
-    if (length <= 12) {
-        memcpy(view + 4, bytes, (size_t)length);
-        return;
-    }
-    int32_t offset = lines->where[i][1] + start;
-    memcpy(view + 4, bytes, 4);
-    memcpy(view + 8, &lines->where[i][0], 4);
-    memcpy(view + 12, &offset, 4);
-}
-
-/* ``column`` as an Arrow string view array that owns it and holds ``lines`` alive. */
-static void export_borrowed(struct ArrowArray *out, Borrowed *column, Lines *lines)
-{
-    int64_t count = lines->input.count, valid = 0;
-    for (int64_t byte = 0; byte < (count + 7) / 8; byte++)
-        valid += __builtin_popcount(column->validity[byte]);
-    column->buffers[0] = column->validity;
-    column->buffers[1] = column->views;
-    for (int64_t b = 0; b < lines->buffers; b++)
-        column->buffers[2 + b] = lines->data[b];
-    column->buffers[2 + lines->buffers] = lines->sizes;
-    __atomic_add_fetch(&lines->refs, 1, __ATOMIC_ACQ_REL);
-    column->lines = lines;
-    *out = (struct ArrowArray){.length = count, .null_count = count - valid,
-                               .n_buffers = 3 + lines->buffers, .buffers = column->buffers,
-                               .release = release_borrowed, .private_data = column};
-}
 
 /* ------------------------------------------------------------------------ matching */
 
@@ -310,17 +168,7 @@ done:
 /* Every share matched, the first in this thread; returns the first share that failed, or -1. */
 static int match_all(Share *shares, int threads)
 {
-    pthread_t ids[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (int t = 1; t < threads; t++)
-        started[t] = pthread_create(&ids[t], NULL, match_share, &shares[t]) == 0;
-    match_share(&shares[0]);
-    for (int t = 1; t < threads; t++) {
-        if (started[t])
-            pthread_join(ids[t], NULL);
-        else
-            match_share(&shares[t]);
-    }
+    in_threads(match_share, shares, sizeof *shares, threads);
     for (int t = 0; t < threads; t++)
         if (shares[t].failed)
             return t;
@@ -399,48 +247,29 @@ static PyObject *claim(PyObject *self, PyObject *args)
     uint8_t *undecided = NULL;
     int width = 0;
     PyObject *result = NULL;
-    Lines *lines = calloc(1, sizeof *lines);
-    if (lines == NULL || named_groups(code, &groups) != 0) {
-        free(lines);
-        lines = NULL;
+    Lines *lines = NULL;
+    if (named_groups(code, &groups) != 0) {
         PyErr_NoMemory();
         goto done;
     }
-    if (open_input(capsule, &lines->input) != 0) {
-        free(lines);
-        lines = NULL;
+    if ((lines = open_lines(capsule)) == NULL)
         goto done;
-    }
-    /* The chunks outlive the stream, which belongs to the caller's capsule. */
-    lines->input.stream->release(lines->input.stream);
-    lines->input.stream = NULL;
-    lines->refs = 1;
-    if (strcmp(lines->input.format, "vu") != 0) {
-        PyErr_SetString(PyExc_ValueError, "the lines are not string views");
-        goto done;
-    }
     width = groups.count + 1;
     int64_t count = lines->input.count;
-    int located = locate_rows(lines);
-    if (located == -2) {
-        PyErr_SetString(PyExc_ValueError, "the lines lie past 2 GiB of their buffers");
-        goto done;
-    }
     columns = calloc((size_t)width, sizeof *columns);
     undecided = calloc((size_t)(count + 7) / 8 + 1, 1);
-    int missing = located != 0 || columns == NULL || undecided == NULL;
+    int missing = columns == NULL || undecided == NULL;
     for (int c = 0; !missing && c < width; c++)
         missing = (columns[c] = new_borrowed(lines)) == NULL;
     if (missing) {
         PyErr_NoMemory();
         goto done;
     }
-    /* Shares start at multiples of 8 rows, so no two threads write one validity byte. */
     Share shares[MAX_THREADS];
     for (int s = 0; s < threads; s++)
         shares[s] = (Share){code, jit, &groups, lines, columns, undecided,
-                            (count * s / threads) & ~7,
-                            s + 1 == threads ? count : (count * (s + 1) / threads) & ~7, 0, 0};
+                            share_start(count, s, threads), share_start(count, s + 1, threads),
+                            0, 0};
     int failed;
     Py_BEGIN_ALLOW_THREADS
     failed = match_all(shares, threads);
@@ -457,7 +286,7 @@ static PyObject *claim(PyObject *self, PyObject *args)
         goto done;
     }
     Claimed claimed = {lines, columns, width, &undecided};
-    result = export_struct(width + 1, groups.names, export_column, &claimed, count);
+    result = export_struct(width + 1, groups.names, export_column, &claimed, count, 1);
     /* The columns took what they need of the lines (their chunks and buffer sizes). */
     free(lines->input.rows);
     free(lines->where);

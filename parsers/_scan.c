@@ -29,6 +29,22 @@
 
 /* ------------------------------------------------------------------------ characters */
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether ``[p, end)`` is all ASCII: eight bytes at a time. */
+static int all_ascii(const uint8_t *p, const uint8_t *end)
+{
+    uint64_t word;
+    for (; end - p >= 8; p += 8)
+        if ((memcpy(&word, p, 8), word & HIGHS))
+            return 0;
+    for (; p < end; p++)
+        if (*p >= 0x80)
+            return 0;
+    return 1;
+}
+
 enum { URL, DOMAIN, PATH, CODE, MESSAGE, HOST, IP, REQUEST, FIELDS };
 static const char *const NAMES[FIELDS] = {
     "url", "domain", "path", "code", "message", "host", "ip", "request",
@@ -952,15 +968,14 @@ static int gate_word_at(Ptr p, Ptr end)
     return 0;
 }
 
-/* Whether ``[text, end)`` holds a gate word. Sixteen places at a time (with SSE2), the bytes
- * there and after, lower-cased by setting bit 0x20 (which only letters can turn into letters),
- * are compared with every word's first two letters; only places where they match are checked
- * whole. The last places are compared in a zero-padded copy. */
-static int gate_open(Ptr text, Ptr end)
+/* Where the first gate word in ``[p, end)`` starts; ``end`` if none. Sixteen places at a time
+ * (with SSE2), the bytes there and after, lower-cased by setting bit 0x20 (which only letters
+ * can turn into letters), are compared with every word's first two letters; only places where
+ * they match are checked whole. The last places are compared in a zero-padded copy. */
+static Ptr next_gate_word(Ptr p, Ptr end)
 {
     static const char openings[] = GATE_OPENINGS;
     enum { PAIRS = (sizeof openings - 1) / 2 };
-    Ptr p = text;
 #ifdef __SSE2__
     const __m128i case_bit = _mm_set1_epi8(0x20);
     __m128i firsts[PAIRS], seconds[PAIRS];
@@ -983,18 +998,32 @@ static int gate_open(Ptr text, Ptr end)
                                                     _mm_cmpeq_epi8(next, seconds[i])));
         for (unsigned mask = (unsigned)_mm_movemask_epi8(hits); mask; mask &= mask - 1)
             if (gate_word_at(p + __builtin_ctz(mask), end))
-                return 1;
+                return p + __builtin_ctz(mask);
     }
 #else
     for (; p + 1 < end; p++)
         for (int i = 0; i < PAIRS; i++)
             if (lower(p[0]) == openings[2 * i] && lower(p[1]) == openings[2 * i + 1] &&
                 gate_word_at(p, end))
-                return 1;
+                return p;
 #endif
-    return 0;
+    return end;
 }
 
+/* Where a rule could first match at or after ``s``, given that the first gate word from ``s``
+ * starts at ``gate``. Every match holds a gate word (that is what the gate is for), and starts
+ * at most six bytes before it ("proxy-" before "authorization", "?auth_" before "code=") or
+ * where its run of [A-Za-z0-9_] does ("user_ticket", "x_csrf_token"). Only for texts that hold
+ * no Kelvin sign or long s, which case folding lets into keys though the gate does not see
+ * them. */
+static Ptr first_start(Ptr s, Ptr gate)
+{
+    Ptr word = gate;
+    while (word > s && is_word(word[-1]))
+        word--;
+    Ptr before = gate - s > 6 ? gate - 6 : s;
+    return word < before ? word : before;
+}
 /* Appends bytes to a growing buffer; returns -1 when memory runs out. */
 typedef struct {
     uint8_t *data;
@@ -1023,10 +1052,21 @@ static int append(Buffer *buffer, const void *bytes, int64_t length)
 static int redact_text(Ptr text, Ptr end, Buffer *out)
 {
     static const char mask[] = "<redacted>";
-    if (!gate_open(text, end))
+    Ptr gate = next_gate_word(text, end);
+    if (gate == end)
         return 0;
+    int leap = all_ascii(text, end) || (!memmem(text, (size_t)(end - text), KELVIN, 3) &&
+                                        !memmem(text, (size_t)(end - text), LONG_S, 2));
     Ptr copied = text, dead = text; /* the token/secret branch fails for starts before ``dead`` */
     for (Ptr s = text; s < end;) {
+        /* Straight to where the next gate word lets a match start; none left, none to find. */
+        if (leap) {
+            if (gate < s && (gate = next_gate_word(s, end)) == end)
+                break;
+            Ptr start = first_start(s, gate);
+            if (start > s)
+                s = start;
+        }
         /* Rules start at a letter, digit or "_", at "?", "&" or ";" or at a long s or Kelvin
          * sign; and only the token/secret branch (tried at the start of the run, or where the
          * search resumed) starts inside a word. */
@@ -1060,8 +1100,8 @@ static int redact_text(Ptr text, Ptr end, Buffer *out)
 /* ------------------------------------------------------------------------ entry points */
 
 typedef struct {
-    const Text *rows;
-    const Span *spans; /* each field's spans in turn, one per row */
+    Lines *texts;
+    const Span *spans; /* each field's spans in turn, one per text */
     int64_t count;
 } Found;
 
@@ -1076,51 +1116,89 @@ static Text field_value(const void *source, int64_t row)
     Span at = column->found->spans[column->field * column->found->count + row];
     if (at.length < 0)
         return (Text){NULL, -1};
-    return (Text){column->found->rows[row].data + at.start, at.length};
+    return (Text){column->found->texts->input.rows[row].data + at.start, at.length};
 }
 
+/* Each field a column of views into the texts, but the host, which is lower-cased. */
 static int build_field(int index, struct ArrowArray *column, const char **format,
                        const void *context)
 {
-    FieldColumn source = {context, index};
-    return build_strings(column, format, field_value, &source, source.found->count,
-                         index == HOST);
+    const Found *found = context;
+    if (index == HOST) {
+        FieldColumn source = {found, index};
+        return build_strings(column, format, field_value, &source, found->count, 1);
+    }
+    Borrowed *cuts = new_borrowed(found->texts);
+    if (cuts == NULL)
+        return -1;
+    const Span *spans = found->spans + index * found->count;
+    for (int64_t i = 0; i < found->count; i++)
+        if (spans[i].length >= 0)
+            put_cut(cuts, found->texts, i, (int32_t)spans[i].start, (int32_t)spans[i].length);
+    *format = "vu";
+    export_borrowed(column, cuts, found->texts);
+    return 0;
 }
 
-/* fields(stream) -> (schema capsule, array capsule)
- *
- * ``stream`` is an "arrow_array_stream" capsule of strings (a Series' __arrow_c_stream__()).
- * Returns a struct array with one row per text and the string fields url, domain, path, code,
- * message, host, ip and request (null where not found).
- */
-static PyObject *fields(PyObject *self, PyObject *capsule)
+/* One thread's share of the texts, rows [first, last). */
+typedef struct {
+    const Text *rows;
+    Span *spans; /* each field's spans in turn, one per row of all ``count`` */
+    int64_t count, first, last;
+} FieldShare;
+
+static void *scan_share(void *argument)
 {
-    Input input;
-    if (open_input(capsule, &input) != 0)
-        return NULL;
-    int64_t count = input.count;
-    Span *spans = malloc(sizeof *spans * (size_t)(count * FIELDS + 1));
-    if (spans == NULL) {
-        release_input(&input);
-        return PyErr_NoMemory();
-    }
-    Py_BEGIN_ALLOW_THREADS
-    for (int64_t i = 0; i < count; i++) {
-        Span found[FIELDS];
-        const Text row = input.rows[i];
+    const FieldShare *share = argument;
+    for (int64_t i = share->first; i < share->last; i++) {
+        Span at[FIELDS];
+        const Text row = share->rows[i];
         if (row.length >= 0)
-            scan(row.data, row.data + row.length, found);
+            scan(row.data, row.data + row.length, at);
         else
             for (int f = 0; f < FIELDS; f++)
-                found[f] = (Span){0, -1};
+                at[f] = (Span){0, -1};
         for (int f = 0; f < FIELDS; f++)
-            spans[f * count + i] = found[f];
+            share->spans[f * share->count + i] = at[f];
     }
+    return NULL;
+}
+
+/* fields(stream, threads) -> (schema capsule, array capsule)
+ *
+ * ``stream`` is an "arrow_array_stream" capsule of string views (a polars String Series).
+ * Returns a struct array with one row per text and the string fields url, domain, path, code,
+ * message, host, ip and request (null where not found), the texts scanned in ``threads``
+ * threads at once. The fields but the host point into the texts' own buffers. Raises
+ * ValueError where the texts are not string views or lie past 2 GiB of their buffers.
+ */
+static PyObject *fields(PyObject *self, PyObject *args)
+{
+    PyObject *capsule;
+    int threads;
+    if (!PyArg_ParseTuple(args, "Oi", &capsule, &threads))
+        return NULL;
+    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    Lines *texts = open_lines(capsule);
+    if (texts == NULL)
+        return NULL;
+    int64_t count = texts->input.count;
+    Span *spans = malloc(sizeof *spans * (size_t)(count * FIELDS + 1));
+    if (spans == NULL) {
+        drop_lines(texts);
+        return PyErr_NoMemory();
+    }
+    FieldShare shares[MAX_THREADS];
+    for (int t = 0; t < threads; t++)
+        shares[t] = (FieldShare){texts->input.rows, spans, count, share_start(count, t, threads),
+                                 share_start(count, t + 1, threads)};
+    Py_BEGIN_ALLOW_THREADS
+    in_threads(scan_share, shares, sizeof *shares, threads);
     Py_END_ALLOW_THREADS
-    Found found = {input.rows, spans, count};
-    PyObject *result = export_struct(FIELDS, NAMES, build_field, &found, count);
+    Found found = {texts, spans, count};
+    PyObject *result = export_struct(FIELDS, NAMES, build_field, &found, count, threads);
     free(spans);
-    release_input(&input);
+    drop_lines(texts); /* the columns hold it as long as they need it */
     return result;
 }
 
@@ -1198,7 +1276,7 @@ static PyObject *redact(PyObject *self, PyObject *capsule)
     failed |= redacted.changed == NULL;
     PyObject *result = failed ? PyErr_NoMemory()
                               : export_struct(2, REDACTED_NAMES, build_redacted, &redacted,
-                                              redacted.count);
+                                              redacted.count, 1);
     free(redacted.texts.data);
     free(redacted.ends);
     free(redacted.changed);
@@ -1330,7 +1408,7 @@ static PyObject *naive_iso(PyObject *self, PyObject *capsule)
                 stamps.undecided[i >> 3] |= (uint8_t)(1 << (i & 7));
         }
         Py_END_ALLOW_THREADS
-        result = export_struct(2, STAMP_NAMES, build_stamps, &stamps, count);
+        result = export_struct(2, STAMP_NAMES, build_stamps, &stamps, count, 1);
     } else
         PyErr_NoMemory();
     free(stamps.micros);
@@ -1368,8 +1446,6 @@ static int utf8_char(Ptr p, Ptr end)
     return need + 1;
 }
 
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
 /* Whether a byte of ``word`` is zero; is ``byte``; could be anything but plain ASCII text. */
 #define ZERO_IN(word) (((word) - ONES) & ~(word) & HIGHS)
 #define BYTE_IN(word, byte) ZERO_IN((word) ^ (ONES * (byte)))
@@ -1561,7 +1637,8 @@ static PyObject *split_file(PyObject *self, PyObject *argument)
 }
 
 static PyMethodDef methods[] = {
-    {"fields", fields, METH_O, "Every text's fields, as an Arrow struct array (capsule pair)."},
+    {"fields", fields, METH_VARARGS,
+     "Every text's fields, as an Arrow struct array (capsule pair)."},
     {"redact", redact, METH_O, "The texts that held secrets, masked (Arrow capsule pair)."},
     {"naive_iso", naive_iso, METH_O, "Naive ISO 8601 stamps as microseconds (Arrow capsule pair)."},
     {"split_file", split_file, METH_O, "A UTF-8 file's lines, read once (Arrow capsule pair)."},

@@ -44,13 +44,17 @@ class _Exported:
         return self._capsules
 
 
+def _threads(texts: pl.Series) -> int:
+    """How many threads a compiled scan of ``texts`` is worth."""
+    return min(usable_cores(), max(1, texts.len() // MIN_TEXTS_PER_THREAD))
+
+
 def _in_slices(
     texts: pl.Series, scan: Callable[[object], tuple[object, object]]
 ) -> list[tuple[int, pl.DataFrame]]:
     """``scan`` run on slices of ``texts`` in threads: each slice's first row and its result
     (a struct array) unnested."""
-    parts = min(usable_cores(), max(1, texts.len() // MIN_TEXTS_PER_THREAD))
-    size = max(1, -(-texts.len() // parts))
+    size = max(1, -(-texts.len() // _threads(texts)))
     starts = range(0, max(1, texts.len()), size)
 
     def run(start: int) -> tuple[int, pl.DataFrame]:
@@ -67,7 +71,8 @@ def fields(messages: pl.Series) -> pl.DataFrame:
     """What the field patterns find in each message: columns url, domain, path, code, message,
     host, ip and request, one row per message (see ``parsers.logs.fields``)."""
     assert compiled is not None
-    return pl.concat([found for _, found in _in_slices(messages, compiled.fields)], rechunk=False)
+    exported = compiled.fields(messages.__arrow_c_stream__(), _threads(messages))
+    return pl.Series(_Exported(exported)).struct.unnest()
 
 
 def naive_iso(texts: pl.Series) -> pl.DataFrame:
@@ -112,9 +117,8 @@ def claim(lines: pl.Series, pattern: str) -> pl.DataFrame | None:
     None where PCRE2 refuses the pattern: the caller matches every line with polars.
     """
     assert pcre is not None
-    threads = min(usable_cores(), max(1, lines.len() // MIN_TEXTS_PER_THREAD))
     try:
-        exported = pcre.claim(lines.__arrow_c_stream__(), pattern, threads)
+        exported = pcre.claim(lines.__arrow_c_stream__(), pattern, _threads(lines))
     except ValueError:
         return None
     # One chunk, as polars' own passes give it, so the columns line up with the lines'.

@@ -55,7 +55,9 @@ def extract_fields(frame: pl.DataFrame, text: str = "message") -> pl.DataFrame:
     if scan.compiled is None or frame.is_empty():
         found = frame.lazy().select(**_found_by_patterns(pl.col(text)))
         return _fill_fields(frame.lazy(), found.collect(engine="streaming")).collect()
-    return _fill_fields(frame.lazy(), scan.fields(frame.get_column(text))).collect()
+    return _fill_fields(frame.lazy(), scan.fields(frame.get_column(text))).collect(
+        engine="in-memory"
+    )
 
 
 def _found_by_patterns(msg: pl.Expr) -> dict[str, pl.Expr]:

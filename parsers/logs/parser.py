@@ -291,7 +291,7 @@ def _extract_regex(pending: pl.DataFrame, fmt: LogFormat) -> tuple[pl.DataFrame,
         groups = groups.with_columns(
             level=pl.col("level").str.to_lowercase().replace(fmt.level_codes)
         )
-    found = groups.drop("rest", strict=False).collect(engine="streaming")
+    found = groups.drop("rest", strict=False).collect(engine="in-memory")
     return found.drop("_hit"), found.get_column("_hit")
 
 
@@ -483,7 +483,7 @@ def _to_events(
         pl.lit("log").alias("loginlens.kind"),
         pl.col("format").fill_null(UNRECOGNISED).alias("loginlens.format"),
     )
-    return conform(extract_fields(events.collect(engine="streaming")))
+    return conform(extract_fields(events.collect(engine="in-memory")))
 
 
 def _with_continuation(
