@@ -93,7 +93,7 @@ static int64_t ascii_prefix(const uint8_t *text, int64_t length)
 /* One thread's share of the lines, rows [first, last). */
 typedef struct {
     const pcre2_code *code;
-    int jit;
+    int jit, anchored;
     const Groups *groups;
     const Lines *lines;
     Borrowed **columns; /* each named group, then the tail */
@@ -134,11 +134,12 @@ static void *match_share(void *argument)
                                                  options, match, context)
                                : pcre2_match(share->code, line.data, (PCRE2_SIZE)seen, 0,
                                              options | PCRE2_NO_UTF_CHECK, match, context);
-        if (found == PCRE2_ERROR_NOMATCH)
+        if (found == PCRE2_ERROR_NOMATCH && (seen == line.length || share->anchored))
             continue;
-        if (found == PCRE2_ERROR_PARTIAL || found == PCRE2_ERROR_MATCHLIMIT ||
-            found == PCRE2_ERROR_JIT_STACKLIMIT || found == PCRE2_ERROR_DEPTHLIMIT ||
-            found == PCRE2_ERROR_HEAPLIMIT) {
+        /* Unanchored, a match could start past what PCRE2 saw: polars looks for it. */
+        if (found == PCRE2_ERROR_NOMATCH || found == PCRE2_ERROR_PARTIAL ||
+            found == PCRE2_ERROR_MATCHLIMIT || found == PCRE2_ERROR_JIT_STACKLIMIT ||
+            found == PCRE2_ERROR_DEPTHLIMIT || found == PCRE2_ERROR_HEAPLIMIT) {
             share->undecided[i >> 3] |= (uint8_t)(1 << (i & 7));
             continue;
         }
@@ -242,6 +243,8 @@ static PyObject *claim(PyObject *self, PyObject *args)
         return PyErr_Format(PyExc_ValueError, "the pattern has unnamed groups");
     }
     int jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD) == 0;
+    uint32_t options = 0;
+    pcre2_pattern_info(code, PCRE2_INFO_ALLOPTIONS, &options);
     Groups groups = {0};
     Borrowed **columns = NULL;
     uint8_t *undecided = NULL;
@@ -267,9 +270,9 @@ static PyObject *claim(PyObject *self, PyObject *args)
     }
     Share shares[MAX_THREADS];
     for (int s = 0; s < threads; s++)
-        shares[s] = (Share){code, jit, &groups, lines, columns, undecided,
-                            share_start(count, s, threads), share_start(count, s + 1, threads),
-                            0, 0};
+        shares[s] = (Share){code, jit, (options & PCRE2_ANCHORED) != 0, &groups, lines, columns,
+                            undecided, share_start(count, s, threads),
+                            share_start(count, s + 1, threads), 0, 0};
     int failed;
     Py_BEGIN_ALLOW_THREADS
     failed = match_all(shares, threads);

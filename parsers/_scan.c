@@ -1099,67 +1099,57 @@ static int redact_text(Ptr text, Ptr end, Buffer *out)
 
 /* ------------------------------------------------------------------------ entry points */
 
+/* The fields found so far: each a column of views into the texts, but the host, which is
+ * lower-cased into a column of its own when exported (``hosts`` holds where each was found). */
 typedef struct {
     Lines *texts;
-    const Span *spans; /* each field's spans in turn, one per text */
-    int64_t count;
+    Borrowed *columns[FIELDS]; /* NULL at HOST, and once exported */
+    Span *hosts;
 } Found;
 
-typedef struct {
-    const Found *found;
-    int field;
-} FieldColumn;
-
-static Text field_value(const void *source, int64_t row)
+static Text host_value(const void *source, int64_t row)
 {
-    const FieldColumn *column = source;
-    Span at = column->found->spans[column->field * column->found->count + row];
+    const Found *found = source;
+    Span at = found->hosts[row];
     if (at.length < 0)
         return (Text){NULL, -1};
-    return (Text){column->found->texts->input.rows[row].data + at.start, at.length};
+    return (Text){found->texts->input.rows[row].data + at.start, at.length};
 }
 
-/* Each field a column of views into the texts, but the host, which is lower-cased. */
 static int build_field(int index, struct ArrowArray *column, const char **format,
                        const void *context)
 {
-    const Found *found = context;
-    if (index == HOST) {
-        FieldColumn source = {found, index};
-        return build_strings(column, format, field_value, &source, found->count, 1);
-    }
-    Borrowed *cuts = new_borrowed(found->texts);
-    if (cuts == NULL)
-        return -1;
-    const Span *spans = found->spans + index * found->count;
-    for (int64_t i = 0; i < found->count; i++)
-        if (spans[i].length >= 0)
-            put_cut(cuts, found->texts, i, (int32_t)spans[i].start, (int32_t)spans[i].length);
+    Found *found = (Found *)context;
+    if (index == HOST)
+        return build_strings(column, format, host_value, found, found->texts->input.count, 1);
     *format = "vu";
-    export_borrowed(column, cuts, found->texts);
+    export_borrowed(column, found->columns[index], found->texts);
+    found->columns[index] = NULL; /* the array owns it now */
     return 0;
 }
 
 /* One thread's share of the texts, rows [first, last). */
 typedef struct {
-    const Text *rows;
-    Span *spans; /* each field's spans in turn, one per row of all ``count`` */
-    int64_t count, first, last;
+    Found *found;
+    int64_t first, last;
 } FieldShare;
 
 static void *scan_share(void *argument)
 {
     const FieldShare *share = argument;
+    Found *found = share->found;
     for (int64_t i = share->first; i < share->last; i++) {
         Span at[FIELDS];
-        const Text row = share->rows[i];
-        if (row.length >= 0)
-            scan(row.data, row.data + row.length, at);
-        else
-            for (int f = 0; f < FIELDS; f++)
-                at[f] = (Span){0, -1};
+        const Text row = found->texts->input.rows[i];
+        if (row.length < 0) {
+            found->hosts[i] = (Span){0, -1};
+            continue;
+        }
+        scan(row.data, row.data + row.length, at);
         for (int f = 0; f < FIELDS; f++)
-            share->spans[f * share->count + i] = at[f];
+            if (f != HOST && at[f].length >= 0)
+                put_cut(found->columns[f], found->texts, i, at[f].start, at[f].length);
+        found->hosts[i] = at[HOST];
     }
     return NULL;
 }
@@ -1179,26 +1169,31 @@ static PyObject *fields(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "Oi", &capsule, &threads))
         return NULL;
     threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
-    Lines *texts = open_lines(capsule);
-    if (texts == NULL)
+    Found found = {.texts = open_lines(capsule)};
+    if (found.texts == NULL)
         return NULL;
-    int64_t count = texts->input.count;
-    Span *spans = malloc(sizeof *spans * (size_t)(count * FIELDS + 1));
-    if (spans == NULL) {
-        drop_lines(texts);
-        return PyErr_NoMemory();
+    int64_t count = found.texts->input.count;
+    found.hosts = malloc(sizeof *found.hosts * (size_t)(count + 1));
+    int missing = found.hosts == NULL;
+    for (int f = 0; f < FIELDS && !missing; f++)
+        missing = f != HOST && (found.columns[f] = new_borrowed(found.texts)) == NULL;
+    PyObject *result = NULL;
+    if (missing)
+        PyErr_NoMemory();
+    else {
+        FieldShare shares[MAX_THREADS];
+        for (int t = 0; t < threads; t++)
+            shares[t] = (FieldShare){&found, share_start(count, t, threads),
+                                     share_start(count, t + 1, threads)};
+        Py_BEGIN_ALLOW_THREADS
+        in_threads(scan_share, shares, sizeof *shares, threads);
+        Py_END_ALLOW_THREADS
+        result = export_struct(FIELDS, NAMES, build_field, &found, count, threads);
     }
-    FieldShare shares[MAX_THREADS];
-    for (int t = 0; t < threads; t++)
-        shares[t] = (FieldShare){texts->input.rows, spans, count, share_start(count, t, threads),
-                                 share_start(count, t + 1, threads)};
-    Py_BEGIN_ALLOW_THREADS
-    in_threads(scan_share, shares, sizeof *shares, threads);
-    Py_END_ALLOW_THREADS
-    Found found = {texts, spans, count};
-    PyObject *result = export_struct(FIELDS, NAMES, build_field, &found, count, threads);
-    free(spans);
-    drop_lines(texts); /* the columns hold it as long as they need it */
+    for (int f = 0; f < FIELDS; f++)
+        free_borrowed(found.columns[f]); /* those not handed over */
+    free(found.hosts);
+    drop_lines(found.texts); /* the columns hold it as long as they need it */
     return result;
 }
 
@@ -1557,10 +1552,19 @@ static PyObject *split_file(PyObject *self, PyObject *argument)
      * point into the bytes, and the caller reads the file its own way. */
     struct stat info;
     int64_t size = 0, capacity = 1 << 16, limit = (int64_t)INT32_MAX + 1;
-    if (fstat(fileno(file), &info) == 0 && info.st_size > 0)
-        capacity = info.st_size < limit ? (int64_t)info.st_size + 1 : limit;
+    if (fstat(fileno(file), &info) == 0 && info.st_size > 0) {
+        if (S_ISREG(info.st_mode) && info.st_size >= limit) {
+            fclose(file); /* too large: not worth reading to find out */
+            Py_RETURN_NONE;
+        }
+        capacity = (int64_t)info.st_size + 1;
+    }
     uint8_t *bytes = malloc((size_t)capacity);
-    int failed = bytes ? 0 : ENOMEM;
+    if (bytes == NULL) {
+        fclose(file);
+        return PyErr_NoMemory();
+    }
+    int failed = 0;
     Py_BEGIN_ALLOW_THREADS
     while (!failed) {
         if (size == capacity) {

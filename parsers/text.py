@@ -80,6 +80,8 @@ def read_file(path: Path) -> FileText:
     (``parsers/_scan.c``) into views over its bytes, read once: no Python bytes, no copy.
     """
     if scan.compiled is not None:
+        # Opened twice, for the sample and then whole: intake hands over regular files only
+        # (a pipe's sample would be lost to the second read).
         with path.open("rb") as handle:
             sample = handle.read(SAMPLE_BYTES)
         found = scan.split_file(path) if guess_encoding(sample) == ("utf-8", 0) else None

@@ -293,6 +293,21 @@ def test_lines_past_ascii_or_backtracking_are_left_to_polars() -> None:
     assert compiled["run"].to_list() == [None, "aa"]
 
 
+def test_an_unanchored_match_past_what_pcre2_sees_is_left_to_polars() -> None:
+    # PCRE2 sees a line up to its first character past ASCII: a pattern without "^" may match
+    # after it, so a line it does not match there is polars' to decide.
+    unanchored = r"(?P<tag>\[\w+\])"
+    lines = pl.Series("line", ["中 [tag] x", "x" * 300 + " [tag]", "[tag] ok", "none"])
+    found = scan.claim(lines, unanchored)
+    assert found is not None
+    assert found["_undecided"].to_list() == [True, True, False, False]
+    compiled, patterns = claim_both_ways(lines, unanchored)
+    assert compiled.equals(patterns)
+    assert compiled["tag"].to_list() == ["[tag]", "[tag]", "[tag]", None]
+    anchored = scan.claim(lines, r"^" + unanchored)
+    assert anchored is not None and anchored["_undecided"].to_list() == [True, False, False, False]
+
+
 def test_threads_cut_the_lines_without_moving_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = pl.Series("line", [f"[{i}] x{i}" for i in range(5000)])
     whole = scan.claim(lines, r"^\[(?P<n>\d+)\] ")
@@ -388,6 +403,9 @@ def test_a_plain_utf8_file_is_split_by_the_compiled_scan(tmp_path: Path) -> None
         scan.split_file(tmp_path / "missing.log")
     with pytest.raises(OSError):
         scan.split_file(tmp_path)  # a directory
+    with path.open("r+b") as sparse:  # 2 GiB said by its size: refused before it is read
+        sparse.truncate(1 << 31)
+    assert scan.split_file(path) is None
 
 
 def log_lines(path: Path) -> pl.Series:
