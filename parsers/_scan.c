@@ -17,6 +17,7 @@
 #include <Python.h>
 #include <errno.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -1446,6 +1447,21 @@ static int utf8_char(Ptr p, Ptr end)
 #define BYTE_IN(word, byte) ZERO_IN((word) ^ (ONES * (byte)))
 #define SPECIAL_IN(word) (ZERO_IN(word) | BYTE_IN(word, '\n') | BYTE_IN(word, 0x1B) | ((word) & HIGHS))
 
+/* ``size`` bytes from malloc; past a few megabytes aligned to, and advised to be backed by,
+ * 2 MiB pages where the kernel has them: a large file is read into a fresh buffer, and
+ * faulting it in by 4 KiB pages costs more than the read itself. */
+static void *large_buffer(size_t size)
+{
+    const size_t huge = (size_t)1 << 21;
+    void *buffer = NULL;
+    if (size < 2 * huge || posix_memalign(&buffer, huge, size) != 0)
+        return malloc(size);
+#ifdef MADV_HUGEPAGE
+    madvise(buffer, size & ~(huge - 1), MADV_HUGEPAGE); /* advice: failing changes nothing */
+#endif
+    return buffer;
+}
+
 /* A file's bytes, owned by the column of its lines. */
 typedef struct {
     uint8_t *views;
@@ -1463,22 +1479,46 @@ static void release_file_lines(struct ArrowArray *array)
     array->release = NULL;
 }
 
-static void release_line_schema(struct ArrowSchema *schema) { schema->release = NULL; }
+/* One thread's share of a file's bytes, [start, end), and the views of its lines. */
+typedef struct {
+    Ptr bytes; /* the file's first byte, where views' offsets count from */
+    Ptr start, end;
+    uint8_t *views;
+    uint8_t *blank; /* per line, as ``blank_line`` says */
+    int64_t count, capacity;
+    int escapes, result;
+} Split;
 
-/* Appends the view of line [p, stop) of ``bytes``; -1 when memory runs out. */
-static int add_line(FileLines *lines, int64_t *count, int64_t *capacity, Ptr p, Ptr stop)
+enum { FILLED, BLANK, UNDECIDED };
+
+/* Whether line [p, stop) is blank (only white space, ``^\s*$``): FILLED or BLANK, or UNDECIDED
+ * where white space in ASCII ends at a character past it, which Unicode may count as space. */
+static uint8_t blank_line(Ptr p, Ptr stop)
 {
-    if (*count == *capacity) {
-        *capacity = *capacity ? 2 * *capacity : 1 << 14;
-        uint8_t *grown = realloc(lines->views, 16 * (size_t)*capacity);
-        if (grown == NULL)
+    while (p < stop && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+        p++;
+    return p == stop ? BLANK : *p < 0x80 ? FILLED : UNDECIDED;
+}
+
+/* Appends the view of line [p, stop); -1 when memory runs out. */
+static int add_line(Split *split, Ptr p, Ptr stop)
+{
+    if (split->count == split->capacity) {
+        int64_t capacity = split->capacity ? 2 * split->capacity : 1 << 14;
+        uint8_t *views = realloc(split->views, 16 * (size_t)capacity);
+        if (views != NULL)
+            split->views = views;
+        uint8_t *blank = views ? realloc(split->blank, (size_t)capacity) : NULL;
+        if (blank == NULL)
             return -1;
-        lines->views = grown;
+        split->blank = blank;
+        split->capacity = capacity;
     }
     if (stop > p && stop[-1] == '\r')
         stop--;
-    int32_t length = (int32_t)(stop - p), offset = (int32_t)(p - lines->bytes), buffer = 0;
-    uint8_t *view = lines->views + 16 * (*count)++;
+    split->blank[split->count] = blank_line(p, stop);
+    int32_t length = (int32_t)(stop - p), offset = (int32_t)(p - split->bytes), buffer = 0;
+    uint8_t *view = split->views + 16 * split->count++;
     memset(view, 0, 16);
     memcpy(view, &length, 4);
     if (length <= 12)
@@ -1491,15 +1531,15 @@ static int add_line(FileLines *lines, int64_t *count, int64_t *capacity, Ptr p, 
     return 0;
 }
 
-/* The lines of ``lines->bytes`` as string views into them, in one pass that also checks the
+/* The lines of a share as string views into the file's bytes, in one pass that also checks the
  * text: split at LF, one CR before each LF (and at the very end) dropped, nothing after a
- * final LF. Returns -2 where a NUL byte or invalid UTF-8 makes the bytes unusable, -1 when
- * memory runs out; sets ``*escapes`` where an ESC occurs. Eight bytes at a time: only words
- * holding LF, ESC, NUL or a byte past ASCII are looked at closer. */
-static int split_views(FileLines *lines, int64_t *count, int *escapes)
+ * final LF. Sets ``result`` to -2 where a NUL byte or invalid UTF-8 makes the bytes unusable,
+ * -1 when memory runs out, and ``escapes`` where an ESC occurs. Eight bytes at a time: only
+ * words holding LF, ESC, NUL or a byte past ASCII are looked at closer. */
+static void *split_share(void *argument)
 {
-    int64_t capacity = 0;
-    Ptr text = lines->bytes, end = text + lines->size, p = text, line = text;
+    Split *split = argument;
+    Ptr end = split->end, p = split->start, line = p;
     while (p < end) {
         uint64_t word;
         if (end - p >= 8 && (memcpy(&word, p, 8), !SPECIAL_IN(word))) {
@@ -1508,37 +1548,150 @@ static int split_views(FileLines *lines, int64_t *count, int *escapes)
         }
         uint8_t c = *p;
         if (c == '\n') {
-            if (add_line(lines, count, &capacity, line, p) != 0)
-                return -1;
+            if (add_line(split, line, p) != 0) {
+                split->result = -1;
+                return NULL;
+            }
             line = ++p;
-        } else if (c == 0)
-            return -2;
-        else if (c < 0x80) {
-            *escapes |= c == 0x1B;
+        } else if (c == 0) {
+            split->result = -2;
+            return NULL;
+        } else if (c < 0x80) {
+            split->escapes |= c == 0x1B;
             p++;
         } else {
             int width = utf8_char(p, end);
-            if (width == 0)
-                return -2;
+            if (width == 0) {
+                split->result = -2;
+                return NULL;
+            }
             p += width;
         }
     }
-    if (line < end && add_line(lines, count, &capacity, line, end) != 0)
-        return -1;
+    if (line < end && add_line(split, line, end) != 0)
+        split->result = -1;
+    return NULL;
+}
+
+/* Whether each line is blank: ``values`` true where it is, ``validity`` false where
+ * UNDECIDED; both bitmaps malloc'd. */
+typedef struct {
+    uint8_t *values, *validity;
+    int64_t undecided;
+} Blanks;
+
+/* The lines of ``lines->bytes`` split in ``threads`` shares at once, each cut after a LF, their
+ * views put end to end and their blank lines marked; 0, or the first share's failure (as
+ * ``split_share``'s). */
+static int split_views(FileLines *lines, int64_t *count, int *escapes, Blanks *blanks,
+                       int threads)
+{
+    Split splits[MAX_THREADS];
+    Ptr bytes = lines->bytes, end = bytes + lines->size, start = bytes;
+    for (int t = 0; t < threads; t++) {
+        Ptr cut = t + 1 == threads ? end : bytes + lines->size * (t + 1) / threads;
+        cut = cut < start ? start : cut;
+        Ptr newline = cut < end ? memchr(cut, '\n', (size_t)(end - cut)) : NULL;
+        cut = t + 1 == threads || newline == NULL ? end : newline + 1;
+        splits[t] = (Split){.bytes = bytes, .start = start, .end = cut};
+        start = cut;
+    }
+    in_threads(split_share, splits, sizeof *splits, threads);
+    int result = 0;
+    int64_t total = 0;
+    for (int t = 0; t < threads; t++) {
+        result = result ? result : splits[t].result;
+        total += splits[t].count;
+        *escapes |= splits[t].escapes;
+    }
+    lines->views = splits[0].views;
+    if (result == 0 && total > splits[0].count) {
+        uint8_t *all = realloc(lines->views, 16 * (size_t)total);
+        if (all == NULL)
+            result = -1;
+        else {
+            lines->views = all;
+            int64_t at = splits[0].count;
+            for (int t = 1; t < threads; t++) {
+                memcpy(lines->views + 16 * at, splits[t].views, 16 * (size_t)splits[t].count);
+                at += splits[t].count;
+            }
+        }
+    }
+    if (result == 0) {
+        blanks->values = calloc((size_t)(total + 7) / 8 + 1, 1);
+        blanks->validity = calloc((size_t)(total + 7) / 8 + 1, 1);
+        result = blanks->values && blanks->validity ? 0 : -1;
+    }
+    int64_t i = 0;
+    for (int t = 0; result == 0 && t < threads; t++)
+        for (int64_t k = 0; k < splits[t].count; k++, i++) {
+            uint8_t mark = splits[t].blank[k];
+            blanks->values[i >> 3] |= (uint8_t)((mark == BLANK) << (i & 7));
+            blanks->validity[i >> 3] |= (uint8_t)((mark != UNDECIDED) << (i & 7));
+            blanks->undecided += mark == UNDECIDED;
+        }
+    for (int t = 0; t < threads; t++) {
+        if (t > 0)
+            free(splits[t].views);
+        free(splits[t].blank);
+    }
+    *count = total;
+    return result;
+}
+
+/* What split_file hands back: the lines' column takes ``lines`` and the blank column the
+ * bitmaps, each setting its pointer to NULL once it owns them. */
+typedef struct {
+    FileLines *lines;
+    Blanks *blanks;
+    int64_t count;
+} SplitFile;
+
+static const char *const SPLIT_NAMES[] = {"line", "blank"};
+
+static int build_split(int index, struct ArrowArray *column, const char **format,
+                       const void *context)
+{
+    SplitFile *built = (SplitFile *)context;
+    if (index == 1) {
+        Blanks *blanks = built->blanks;
+        *format = "b";
+        if (build_fixed(column, blanks->values, blanks->validity, blanks->undecided,
+                        built->count) != 0)
+            return -1;
+        blanks->values = blanks->validity = NULL;
+        return 0;
+    }
+    FileLines *lines = built->lines;
+    lines->buffers[0] = NULL;
+    lines->buffers[1] = lines->views;
+    lines->buffers[2] = lines->bytes;
+    lines->buffers[3] = &lines->size;
+    *column = (struct ArrowArray){.length = built->count, .n_buffers = 4,
+                                  .buffers = lines->buffers, .release = release_file_lines,
+                                  .private_data = lines};
+    *format = "vu";
+    built->lines = NULL;
     return 0;
 }
 
-/* split_file(path) -> (schema capsule, array capsule, size, has_escapes) or None
+/* split_file(path, threads) -> ((schema capsule, array capsule), size, has_escapes) or None
  *
- * The lines of the UTF-8 file at ``path`` as a string view column over the file's bytes, read
- * once and never copied, the bytes read, and whether they hold an escape (ESC, which opens ANSI
- * colours).
+ * The lines of the UTF-8 file at ``path`` as a struct array: ``line``, a string view column
+ * over the file's bytes, read once and never copied, and ``blank``, whether the line is only
+ * white space (null where a character past ASCII leaves it to the caller); the bytes read, and
+ * whether they hold an escape (ESC, which opens ANSI colours). Split in ``threads`` threads.
  * None where the file is empty, over 2 GiB, holds a NUL byte or is not valid UTF-8: the caller
  * reads those its own way. Raises OSError when the file cannot be read.
  */
-static PyObject *split_file(PyObject *self, PyObject *argument)
+static PyObject *split_file(PyObject *self, PyObject *args)
 {
-    PyObject *encoded;
+    PyObject *argument, *encoded;
+    int threads;
+    if (!PyArg_ParseTuple(args, "Oi", &argument, &threads))
+        return NULL;
+    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
     if (!PyUnicode_FSConverter(argument, &encoded))
         return NULL;
     FILE *file = fopen(PyBytes_AS_STRING(encoded), "rb");
@@ -1559,7 +1712,7 @@ static PyObject *split_file(PyObject *self, PyObject *argument)
         }
         capacity = (int64_t)info.st_size + 1;
     }
-    uint8_t *bytes = malloc((size_t)capacity);
+    uint8_t *bytes = large_buffer((size_t)capacity);
     if (bytes == NULL) {
         fclose(file);
         return PyErr_NoMemory();
@@ -1593,51 +1746,41 @@ static PyObject *split_file(PyObject *self, PyObject *argument)
         return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, argument);
     }
     FileLines *lines = calloc(1, sizeof *lines);
-    struct ArrowSchema *schema = calloc(1, sizeof *schema);
-    struct ArrowArray *array = calloc(1, sizeof *array);
     int64_t count = 0;
     int escapes = 0, split = -1;
-    if (lines && schema && array) {
+    Blanks blanks = {0};
+    if (lines) {
         lines->bytes = bytes;
         lines->size = size;
         Py_BEGIN_ALLOW_THREADS
-        split = size > 0 && size < limit ? split_views(lines, &count, &escapes) : -2;
+        split = size > 0 && size < limit
+                    ? split_views(lines, &count, &escapes, &blanks, threads)
+                    : -2;
         Py_END_ALLOW_THREADS
     }
     if (split != 0) {
         if (lines)
             free(lines->views);
         free(lines);
-        free(schema);
-        free(array);
         free(bytes);
+        free(blanks.values);
+        free(blanks.validity);
         if (split == -1)
             return PyErr_NoMemory();
         Py_RETURN_NONE;
     }
-    lines->buffers[0] = NULL;
-    lines->buffers[1] = lines->views;
-    lines->buffers[2] = lines->bytes;
-    lines->buffers[3] = &lines->size;
-    *array = (struct ArrowArray){.length = count, .n_buffers = 4, .buffers = lines->buffers,
-                                 .release = release_file_lines, .private_data = lines};
-    *schema = (struct ArrowSchema){.format = "vu", .name = "line", .flags = 0,
-                                   .release = release_line_schema};
-    PyObject *schema_capsule = PyCapsule_New(schema, "arrow_schema", free_schema_capsule);
-    PyObject *array_capsule = schema_capsule
-                                  ? PyCapsule_New(array, "arrow_array", free_array_capsule)
-                                  : NULL;
-    if (array_capsule == NULL) {
-        if (schema_capsule)
-            Py_DECREF(schema_capsule);
-        else
-            free(schema);
-        array->release(array);
-        free(array);
-        return NULL;
+    SplitFile built = {lines, &blanks, count};
+    PyObject *result = export_struct(2, SPLIT_NAMES, build_split, &built, count, 1);
+    if (built.lines) { /* not taken by a column */
+        free(lines->views);
+        free(lines);
+        free(bytes);
     }
-    return Py_BuildValue("(NNLO)", schema_capsule, array_capsule, (long long)size,
-                         escapes ? Py_True : Py_False);
+    free(blanks.values); /* NULL where the column took them */
+    free(blanks.validity);
+    if (result == NULL)
+        return NULL;
+    return Py_BuildValue("(NLO)", result, (long long)size, escapes ? Py_True : Py_False);
 }
 
 static PyMethodDef methods[] = {
@@ -1645,7 +1788,8 @@ static PyMethodDef methods[] = {
      "Every text's fields, as an Arrow struct array (capsule pair)."},
     {"redact", redact, METH_O, "The texts that held secrets, masked (Arrow capsule pair)."},
     {"naive_iso", naive_iso, METH_O, "Naive ISO 8601 stamps as microseconds (Arrow capsule pair)."},
-    {"split_file", split_file, METH_O, "A UTF-8 file's lines, read once (Arrow capsule pair)."},
+    {"split_file", split_file, METH_VARARGS,
+     "A UTF-8 file's lines, read once (Arrow capsule pair)."},
     {NULL, NULL, 0, NULL},
 };
 

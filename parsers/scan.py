@@ -30,8 +30,9 @@ except ImportError:  # installed without a C compiler or without libpcre2-dev
 
 __all__ = ["claim", "compiled", "fields", "naive_iso", "pcre", "secrets", "split_file"]
 
-# Below this many texts a thread costs more than it saves.
+# Below this many texts, or bytes of a file, a thread costs more than it saves.
 MIN_TEXTS_PER_THREAD = 20_000
+MIN_BYTES_PER_THREAD = 1 << 21
 
 
 class _Exported:
@@ -82,16 +83,22 @@ def naive_iso(texts: pl.Series) -> pl.DataFrame:
     return pl.Series(_Exported(compiled.naive_iso(texts.__arrow_c_stream__()))).struct.unnest()
 
 
-def split_file(path: Path) -> tuple[pl.Series, int, bool] | None:
-    """The lines of the UTF-8 file at ``path`` (column ``line``, views over its bytes read once),
-    the bytes read, and whether they hold an escape; None where the file is empty, over 2 GiB,
-    holds a NUL byte or is not valid UTF-8. Raises ``OSError`` when it cannot be read."""
+def split_file(path: Path, threads: int | None = None) -> tuple[pl.DataFrame, int, bool] | None:
+    """The lines of the UTF-8 file at ``path`` (column ``line``, views over its bytes read once,
+    and ``blank``, whether a line is only white space, null where a character past ASCII leaves
+    that to the patterns), the bytes read, and whether they hold an escape; None where the file
+    is empty, over 2 GiB, holds a NUL byte or is not valid UTF-8. Raises ``OSError`` when it
+    cannot be read.
+
+    The bytes are split in ``threads`` threads, by default as many as its size is worth."""
     assert compiled is not None
-    found = compiled.split_file(path)
+    if threads is None:
+        threads = min(usable_cores(), 1 + path.stat().st_size // MIN_BYTES_PER_THREAD)
+    found = compiled.split_file(path, threads)
     if found is None:
         return None
-    schema, array, size, has_escapes = found
-    return pl.Series(_Exported((schema, array))), size, has_escapes
+    exported, size, has_escapes = found
+    return pl.Series(_Exported(exported)).struct.unnest(), size, has_escapes
 
 
 def secrets(texts: pl.Series) -> pl.Series:

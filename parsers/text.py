@@ -66,11 +66,14 @@ def guess_encoding(sample: bytes) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class FileText:
-    """A file's lines with its size and whether it holds an escape (ANSI colours)."""
+    """A file's lines with its size and whether it holds an escape (ANSI colours); ``blank``,
+    where the lines were split by the compiled scan, says which lines are only white space
+    (null where a character past ASCII leaves it open)."""
 
     decoded: Lines
     size: int
     has_escapes: bool
+    blank: pl.Series | None = None
 
 
 def read_file(path: Path) -> FileText:
@@ -86,8 +89,9 @@ def read_file(path: Path) -> FileText:
             sample = handle.read(SAMPLE_BYTES)
         found = scan.split_file(path) if guess_encoding(sample) == ("utf-8", 0) else None
         if found is not None:
-            lines, size, has_escapes = found
-            return FileText(Lines(lines, "utf-8", False, 0), size, has_escapes)
+            split, size, has_escapes = found
+            lines = Lines(split.get_column("line"), "utf-8", False, 0)
+            return FileText(lines, size, has_escapes, split.get_column("blank"))
     data = path.read_bytes()
     return FileText(read_lines(data), len(data), b"\x1b" in data)
 

@@ -47,6 +47,7 @@ _RECORD_FIELDS = tuple(
 )
 ANSI = r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
 UNRECOGNISED = "unrecognised"
+_BLANK = r"^\s*$"
 _LOGFMT_LEVEL = r'(?:^|\s)(?:level|lvl|severity)="?([A-Za-z]+)'
 _LOGFMT_MSG = r'(?:^|\s)(?:msg|message)=(?:"((?:[^"\\]|\\.)*)"|(\S+))'
 _NAMED_GROUP = re.compile(r"(?<!\\)\(\?P<\w+>")
@@ -95,7 +96,7 @@ def parse_log(
         report.error(None, f"{decoded.nul_bytes} NUL bytes removed (padding)", skipped=False)
     if redact:
         note("redacting")
-    lines = _number_lines(decoded.lines, text.has_escapes, report, limits, redact)
+    lines = _number_lines(decoded.lines, text.has_escapes, text.blank, report, limits, redact)
     events = _parse_lines(lines, display, context, report, limits, note)
     report.records = events.height
     report.seconds = time.perf_counter() - started
@@ -103,10 +104,19 @@ def parse_log(
 
 
 def _number_lines(
-    raw: pl.Series, has_escapes: bool, report: SourceReport, limits: LogLimits, redact: bool
+    raw: pl.Series,
+    has_escapes: bool,
+    blank: pl.Series | None,
+    report: SourceReport,
+    limits: LogLimits,
+    redact: bool,
 ) -> pl.DataFrame:
     """Return ``line_no``, ``raw`` (as written, secrets masked), ``line`` (no ANSI colours)
-    and ``blank`` (nothing but white space)."""
+    and ``blank`` (nothing but white space).
+
+    ``blank``, where given, says which lines of ``raw`` are blank (null: not known). Masking
+    a secret never makes a line blank or not; taking out colours may.
+    """
     frame = pl.DataFrame({"raw": raw}).with_columns(
         line_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
     )
@@ -119,12 +129,22 @@ def _number_lines(
         )
     if long_lines.height:
         frame = frame.with_columns(pl.col("raw").str.slice(0, limits.max_line_chars))
+        if blank is not None:  # a cut can leave only white space
+            blank = blank.scatter(long_lines.get_column("line_no") - 1, None)
     if redact:
         frame = frame.with_columns(redact_series(frame.get_column("raw")))
-    clean = pl.col("raw").str.replace_all(ANSI, "") if has_escapes else pl.col("raw")
     report.details["lines"] = frame.height
-    # A test, not strip_chars() == "": that would copy every line to compare it.
-    return frame.with_columns(line=clean).with_columns(blank=pl.col("line").str.contains(r"^\s*$"))
+    if has_escapes or blank is None:
+        clean = pl.col("raw").str.replace_all(ANSI, "") if has_escapes else pl.col("raw")
+        frame = frame.with_columns(line=clean)
+        # A test, not strip_chars() == "": that would copy every line to compare it.
+        return frame.with_columns(blank=pl.col("line").str.contains(_BLANK))
+    frame = frame.with_columns(line=pl.col("raw"), blank=blank)
+    open_rows = blank.is_null().arg_true()
+    if open_rows.is_empty():
+        return frame
+    found = frame.get_column("line").gather(open_rows).str.contains(_BLANK)
+    return frame.with_columns(frame.get_column("blank").scatter(open_rows, found))
 
 
 def detect_formats(lines: pl.Series) -> list[tuple[LogFormat, float]]:

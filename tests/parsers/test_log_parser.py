@@ -157,6 +157,15 @@ def test_huge_line_is_cut_and_reported(write_file: Write, utc_context: TimeConte
     assert "cut to 1000" in report.errors[0]["reason"]
 
 
+def test_a_line_cut_to_white_space_is_blank(write_file: Write, utc_context: TimeContext) -> None:
+    # Blank as cut, not as written: the split marks it filled, the cut leaves only spaces.
+    text = ELECTRON.format(1, "first") + "\n" + " " * 60 + "tail\n" + ELECTRON.format(2, "y")
+    events, report = parse(write_file("cut.log", text), utc_context, LogLimits(max_line_chars=50))
+    assert report.details["blank_lines"] == 1
+    assert events.height == 2
+    assert events["message"][0] == "first"
+
+
 def test_endless_continuation_is_split_past_the_cap(
     write_file: Write, utc_context: TimeContext
 ) -> None:

@@ -387,6 +387,18 @@ def test_files_split_alike(pieces: list[bytes], tmp_path_factory: pytest.TempPat
         expected.encoding, expected.bom, expected.replaced, expected.nul_bytes
     )  # fmt: skip
     assert (read.size, read.has_escapes) == (len(data), b"\x1b" in data)
+    if read.blank is not None:  # as the pattern says, or left open
+        pattern = read.decoded.lines.str.contains(r"^\s*$")
+        assert read.blank.fill_null(pattern).to_list() == pattern.to_list()
+    # Cut in shares after a line feed, split in threads and put end to end: the same lines.
+    alone = scan.split_file(path, 1)
+    for threads in (2, 3, 7):
+        found = scan.split_file(path, threads)
+        if alone is None:
+            assert found is None
+            continue
+        assert found is not None
+        assert found[0].equals(alone[0]) and found[1:] == alone[1:]
 
 
 def test_a_plain_utf8_file_is_split_by_the_compiled_scan(tmp_path: Path) -> None:
@@ -394,9 +406,17 @@ def test_a_plain_utf8_file_is_split_by_the_compiled_scan(tmp_path: Path) -> None
     path.write_bytes("one\r\ntwo 中文 and a line longer than twelve\n\nlast\r".encode())
     found = scan.split_file(path)
     assert found is not None
-    lines, size, has_escapes = found
-    assert lines.to_list() == ["one", "two 中文 and a line longer than twelve", "", "last"]
+    split, size, has_escapes = found
+    assert split.get_column("line").to_list() == [
+        "one", "two 中文 and a line longer than twelve", "", "last"
+    ]  # fmt: skip
+    assert split.get_column("blank").to_list() == [False, False, True, False]
     assert (size, has_escapes) == (path.stat().st_size, False)
+    # White space in ASCII decides; a character past it is left open (U+3000 is a space).
+    path.write_bytes(" \t\r\n \u3000\n  \u3000x\n 中\n\x0b\x0c\n".encode())
+    found = scan.split_file(path)
+    assert found is not None
+    assert found[0].get_column("blank").to_list() == [True, None, None, None, True]
     path.write_bytes(b"nul \x00 inside\n")
     assert scan.split_file(path) is None
     with pytest.raises(OSError):
