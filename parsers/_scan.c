@@ -25,6 +25,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <tmmintrin.h>
+#define SHUFFLES 1 /* SSSE3's byte shuffle, where the processor says it has it */
+#endif
 
 #include "_arrow.h"
 
@@ -47,10 +51,6 @@ static int all_ascii(const uint8_t *p, const uint8_t *end)
 }
 
 enum { URL, DOMAIN, PATH, CODE, MESSAGE, HOST, IP, REQUEST, FIELDS };
-static const char *const NAMES[FIELDS] = {
-    "url", "domain", "path", "code", "message", "host", "ip", "request",
-};
-
 /* Where a field was found in its message: bytes [start, start + length); length -1 if not. */
 typedef struct {
     int32_t start, length;
@@ -969,12 +969,73 @@ static int gate_word_at(Ptr p, Ptr end)
     return 0;
 }
 
+#ifdef SHUFFLES
+/* The gate words' first three letters as sets of nibbles, Teddy style (Hyperscan's literal
+ * matcher): bit b of ``GATE_NIBBLES[2 * k][n]`` is set where a word of bucket b can have n as
+ * the low nibble of its letter k, and of ``GATE_NIBBLES[2 * k + 1][n]`` as the high nibble.
+ * A bucket holds the words that open with one letter: seven of them, a bit each. */
+static uint8_t GATE_NIBBLES[6][16];
+static int can_shuffle;
+
+static void set_gate_nibbles(void)
+{
+    char firsts[8] = {0};
+    for (size_t w = 0; w < sizeof GATE / sizeof *GATE; w++) {
+        const char *word = GATE[w], *seen = strchr(firsts, word[0]);
+        size_t bit = seen ? (size_t)(seen - firsts) : strlen(firsts);
+        firsts[bit] = word[0];
+        for (int k = 0; k < 3; k++) {
+            uint8_t letter = (uint8_t)word[k];
+            GATE_NIBBLES[2 * k][letter & 15] |= (uint8_t)(1 << bit);
+            GATE_NIBBLES[2 * k + 1][letter >> 4] |= (uint8_t)(1 << bit);
+        }
+    }
+    can_shuffle = __builtin_cpu_supports("ssse3");
+}
+
+/* ``next_gate_word`` with byte shuffles: at each of sixteen places, six table lookups say
+ * which buckets its three bytes (lower-cased by bit 0x20) could open a word of; only places
+ * where some bucket could are checked whole. */
+__attribute__((target("ssse3"))) static Ptr next_gate_word_shuffled(Ptr p, Ptr end)
+{
+    const __m128i case_bit = _mm_set1_epi8(0x20), low = _mm_set1_epi8(15);
+    __m128i tables[6];
+    for (int k = 0; k < 6; k++)
+        tables[k] = _mm_loadu_si128((const __m128i *)GATE_NIBBLES[k]);
+    uint8_t padded[34] = {0};
+    for (; p + 2 < end; p += 16) {
+        Ptr block = p;
+        if (end - p < 18) { /* fewer than sixteen places and the two bytes after them */
+            memcpy(padded, p, (size_t)(end - p));
+            block = padded;
+        }
+        __m128i buckets = _mm_set1_epi8(-1);
+        for (int k = 0; k < 3; k++) {
+            __m128i bytes = _mm_or_si128(_mm_loadu_si128((const __m128i *)(block + k)), case_bit);
+            __m128i lows = _mm_shuffle_epi8(tables[2 * k], _mm_and_si128(bytes, low));
+            __m128i highs = _mm_shuffle_epi8(tables[2 * k + 1],
+                                             _mm_and_si128(_mm_srli_epi16(bytes, 4), low));
+            buckets = _mm_and_si128(buckets, _mm_and_si128(lows, highs));
+        }
+        __m128i none = _mm_cmpeq_epi8(buckets, _mm_setzero_si128());
+        for (unsigned mask = ~(unsigned)_mm_movemask_epi8(none) & 0xFFFF; mask; mask &= mask - 1)
+            if (gate_word_at(p + __builtin_ctz(mask), end))
+                return p + __builtin_ctz(mask);
+    }
+    return end;
+}
+#endif
+
 /* Where the first gate word in ``[p, end)`` starts; ``end`` if none. Sixteen places at a time
  * (with SSE2), the bytes there and after, lower-cased by setting bit 0x20 (which only letters
  * can turn into letters), are compared with every word's first two letters; only places where
  * they match are checked whole. The last places are compared in a zero-padded copy. */
 static Ptr next_gate_word(Ptr p, Ptr end)
 {
+#ifdef SHUFFLES
+    if (can_shuffle)
+        return next_gate_word_shuffled(p, end);
+#endif
     static const char openings[] = GATE_OPENINGS;
     enum { PAIRS = (sizeof openings - 1) / 2 };
 #ifdef __SSE2__
@@ -1100,29 +1161,50 @@ static int redact_text(Ptr text, Ptr end, Buffer *out)
 
 /* ------------------------------------------------------------------------ entry points */
 
-/* The fields found so far: each a column of views into the texts, but the host, which is
- * lower-cased into a column of its own when exported (``hosts`` holds where each was found). */
+/* The fields found so far: each a column of views into the texts, but the host and the URL's
+ * domain, lower-cased (in ASCII) into columns of their own when exported, which ``folded``
+ * says where to find; ``wide`` marks domains holding a character past ASCII. */
 typedef struct {
     Lines *texts;
-    Borrowed *columns[FIELDS]; /* NULL at HOST, and once exported */
-    Span *hosts;
+    Borrowed *columns[FIELDS]; /* NULL for folded fields, and once exported */
+    Span *folded[FIELDS];      /* NULL for the others */
+    uint8_t *wide;             /* a bitmap */
 } Found;
 
-static Text host_value(const void *source, int64_t row)
+static const char *const FOUND_NAMES[FIELDS + 1] = {
+    "url", "domain", "path", "code", "message", "host", "ip", "request", "wide_domain",
+};
+
+typedef struct {
+    const Found *found;
+    int field;
+} FoldedColumn;
+
+static Text folded_value(const void *source, int64_t row)
 {
-    const Found *found = source;
-    Span at = found->hosts[row];
+    const FoldedColumn *column = source;
+    Span at = column->found->folded[column->field][row];
     if (at.length < 0)
         return (Text){NULL, -1};
-    return (Text){found->texts->input.rows[row].data + at.start, at.length};
+    return (Text){column->found->texts->input.rows[row].data + at.start, at.length};
 }
 
 static int build_field(int index, struct ArrowArray *column, const char **format,
                        const void *context)
 {
     Found *found = (Found *)context;
-    if (index == HOST)
-        return build_strings(column, format, host_value, found, found->texts->input.count, 1);
+    int64_t count = found->texts->input.count;
+    if (index == FIELDS) {
+        *format = "b";
+        if (build_fixed(column, found->wide, NULL, 0, count) != 0)
+            return -1;
+        found->wide = NULL; /* the array owns it now */
+        return 0;
+    }
+    if (found->folded[index] != NULL) {
+        FoldedColumn source = {found, index};
+        return build_strings(column, format, folded_value, &source, count, 1);
+    }
     *format = "vu";
     export_borrowed(column, found->columns[index], found->texts);
     found->columns[index] = NULL; /* the array owns it now */
@@ -1142,15 +1224,20 @@ static void *scan_share(void *argument)
     for (int64_t i = share->first; i < share->last; i++) {
         Span at[FIELDS];
         const Text row = found->texts->input.rows[i];
-        if (row.length < 0) {
-            found->hosts[i] = (Span){0, -1};
-            continue;
-        }
-        scan(row.data, row.data + row.length, at);
+        if (row.length >= 0)
+            scan(row.data, row.data + row.length, at);
+        else
+            for (int f = 0; f < FIELDS; f++)
+                at[f] = (Span){0, -1};
         for (int f = 0; f < FIELDS; f++)
-            if (f != HOST && at[f].length >= 0)
+            if (found->folded[f] != NULL)
+                found->folded[f][i] = at[f];
+            else if (at[f].length >= 0)
                 put_cut(found->columns[f], found->texts, i, at[f].start, at[f].length);
-        found->hosts[i] = at[HOST];
+        Span domain = at[DOMAIN];
+        if (domain.length > 0 && !all_ascii(row.data + domain.start,
+                                            row.data + domain.start + domain.length))
+            found->wide[i >> 3] |= (uint8_t)(1 << (i & 7));
     }
     return NULL;
 }
@@ -1159,8 +1246,10 @@ static void *scan_share(void *argument)
  *
  * ``stream`` is an "arrow_array_stream" capsule of string views (a polars String Series).
  * Returns a struct array with one row per text and the string fields url, domain, path, code,
- * message, host, ip and request (null where not found), the texts scanned in ``threads``
- * threads at once. The fields but the host point into the texts' own buffers. Raises
+ * message, host, ip and request (null where not found), and ``wide_domain``, whether the
+ * domain holds a character past ASCII; the texts scanned in ``threads`` threads at once. The
+ * host and domain are lower-cased in ASCII; the other fields point into the texts' own
+ * buffers. Raises
  * ValueError where the texts are not string views or lie past 2 GiB of their buffers.
  */
 static PyObject *fields(PyObject *self, PyObject *args)
@@ -1174,10 +1263,13 @@ static PyObject *fields(PyObject *self, PyObject *args)
     if (found.texts == NULL)
         return NULL;
     int64_t count = found.texts->input.count;
-    found.hosts = malloc(sizeof *found.hosts * (size_t)(count + 1));
-    int missing = found.hosts == NULL;
+    found.wide = calloc((size_t)(count + 7) / 8 + 1, 1);
+    int missing = found.wide == NULL;
     for (int f = 0; f < FIELDS && !missing; f++)
-        missing = f != HOST && (found.columns[f] = new_borrowed(found.texts)) == NULL;
+        if (f == HOST || f == DOMAIN)
+            missing = (found.folded[f] = malloc(sizeof(Span) * (size_t)(count + 1))) == NULL;
+        else
+            missing = (found.columns[f] = new_borrowed(found.texts)) == NULL;
     PyObject *result = NULL;
     if (missing)
         PyErr_NoMemory();
@@ -1189,11 +1281,13 @@ static PyObject *fields(PyObject *self, PyObject *args)
         Py_BEGIN_ALLOW_THREADS
         in_threads(scan_share, shares, sizeof *shares, threads);
         Py_END_ALLOW_THREADS
-        result = export_struct(FIELDS, NAMES, build_field, &found, count, threads);
+        result = export_struct(FIELDS + 1, FOUND_NAMES, build_field, &found, count, threads);
     }
-    for (int f = 0; f < FIELDS; f++)
+    for (int f = 0; f < FIELDS; f++) {
         free_borrowed(found.columns[f]); /* those not handed over */
-    free(found.hosts);
+        free(found.folded[f]);
+    }
+    free(found.wide);
     drop_lines(found.texts); /* the columns hold it as long as they need it */
     return result;
 }
@@ -1802,5 +1896,8 @@ PyMODINIT_FUNC PyInit__scan(void)
 {
     set_sets();
     set_key_pairs();
+#ifdef SHUFFLES
+    set_gate_nibbles();
+#endif
     return PyModule_Create(&module);
 }

@@ -54,23 +54,21 @@ def extract_fields(frame: pl.DataFrame, text: str = "message") -> pl.DataFrame:
     """Add error, URL, host, IP and request-id columns found in ``text``; keep values already set."""
     if scan.compiled is None or frame.is_empty():
         found = frame.lazy().select(**_found_by_patterns(pl.col(text)))
-        return _fill_fields(frame.lazy(), found.collect(engine="streaming")).collect()
-    return _fill_fields(frame.lazy(), scan.fields(frame.get_column(text))).collect(
-        engine="in-memory"
-    )
+        return _fill_fields(frame, found.collect(engine="streaming"))
+    return _fill_fields(frame, scan.fields(frame.get_column(text)))
 
 
 def _found_by_patterns(msg: pl.Expr) -> dict[str, pl.Expr]:
     """What each pattern finds in ``msg``, as ``scan.fields`` returns it: the URL with its
-    domain (as written) and path, the error code, the error message, the host (lower case), the
-    IPv4 address and the request id."""
+    domain and path, the error code, the error message, the host, the IPv4 address and the
+    request id; domain and host in lower case."""
     keyed = pl.when(msg.str.contains_any(list(KEYWORDS), ascii_case_insensitive=True)).then(msg)
     errcode = keyed.str.extract(ERRCODE, 1)
     quoted = keyed.str.extract_groups(ERRMSG).struct
     url = keyed.str.extract(URL, 0).str.strip_chars_end(".,;:)")
     return {
         "url": url,
-        "domain": _url_domain(url),
+        "domain": _url_domain(url).str.to_lowercase(),
         "path": url.str.extract(URL_PATH, 1),
         "code": pl.coalesce(
             errcode, pl.when(errcode.is_null()).then(keyed).str.extract(NUMERIC_CODE, 1)
@@ -84,39 +82,43 @@ def _found_by_patterns(msg: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
-def _fill_fields(frame: pl.LazyFrame, found: pl.DataFrame) -> pl.LazyFrame:
+def _fill_fields(frame: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     """``frame`` with the schema's field columns set, where still null, from ``found``.
 
     A URL already set (a JSON log's ``url``) is kept, and its domain and path are taken from
     it; otherwise the found URL's are.
     """
     names = {name: f"_found_{name}" for name in found.columns}
-    frame = pl.concat([frame, found.rename(names).lazy()], how="horizontal")
     found_col = {name: pl.col(alias) for name, alias in names.items()}
-    present = frame.collect_schema().names()
-    given = pl.col("url.full") if "url.full" in present else pl.lit(None, dtype=pl.String)
-    frame = frame.with_columns(
-        _domain=pl.when(given.is_not_null())
-        .then(_url_domain(given))
-        .otherwise(found_col["domain"])
-        .str.to_lowercase(),
-        _path=pl.when(given.is_not_null())
-        .then(given.str.extract(URL_PATH, 1))
-        .otherwise(found_col["path"]),
+    domain, path = found_col["domain"], found_col["path"]
+    if "url.full" in frame.columns and frame.get_column("url.full").null_count() < frame.height:
+        given = pl.col("url.full")
+        domain = (
+            pl.when(given.is_not_null())
+            .then(_url_domain(given).str.to_lowercase())
+            .otherwise(domain)
+        )
+        path = pl.when(given.is_not_null()).then(given.str.extract(URL_PATH, 1)).otherwise(path)
+    filled = pl.concat([frame.lazy(), found.rename(names).lazy()], how="horizontal").with_columns(
+        _domain=domain, _path=path
     )
-    return _fill(
-        frame,
-        {
-            "url.full": found_col["url"],
-            "error.code": found_col["code"],
-            "error.message": found_col["message"],
-            "url.domain": pl.col("_domain"),
-            "url.path": pl.col("_path"),
-            "destination.domain": pl.coalesce(found_col["host"], pl.col("_domain")),
-            "related.ip": found_col["ip"],
-            "http.request.id": found_col["request"],
-        },
-    ).drop("_domain", "_path", *names.values())
+    return (
+        _fill(
+            filled,
+            {
+                "url.full": found_col["url"],
+                "error.code": found_col["code"],
+                "error.message": found_col["message"],
+                "url.domain": pl.col("_domain"),
+                "url.path": pl.col("_path"),
+                "destination.domain": pl.coalesce(found_col["host"], pl.col("_domain")),
+                "related.ip": found_col["ip"],
+                "http.request.id": found_col["request"],
+            },
+        )
+        .drop("_domain", "_path", *names.values())
+        .collect(engine="in-memory")
+    )
 
 
 def _url_domain(url: pl.Expr) -> pl.Expr:

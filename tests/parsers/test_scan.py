@@ -141,6 +141,16 @@ def test_fields_of_random_text(messages: list[str | None]) -> None:
     assert_frames_equal(compiled, patterns, pl.Series(messages, dtype=pl.String))
 
 
+def test_domains_are_lower_cased_past_ascii_too() -> None:
+    # The scan folds ASCII letters; a domain with a letter past ASCII is lower-cased by polars.
+    messages = ["see https://Login.EXAMPLE.com/a", "go http://BÜCHER.Example/x", None, "none"]
+    compiled, patterns = fields_both_ways(messages)
+    assert_frames_equal(compiled, patterns, pl.Series(messages, dtype=pl.String))
+    assert compiled["url.domain"].to_list() == ["login.example.com", "bücher.example", None, None]
+    given = fields_both_ways(["x"], preset="https://Given.Example/p")
+    assert given[0].equals(given[1]) and given[0]["url.domain"][0] == "given.example"
+
+
 @SAME
 @given(texts=SECRET_TEXTS)
 def test_redaction_of_keyed_texts(texts: list[str]) -> None:
