@@ -166,6 +166,85 @@ static Ptr caseless(Ptr p, Ptr end, const char *word)
     return p;
 }
 
+/* ------------------------------------------------------------------------ word sets
+ * The first place in a text where one of a few words starts (lower case, three bytes or more,
+ * ASCII letters in either case), found Teddy style (Hyperscan's literal matcher) where the
+ * processor has SSSE3's byte shuffle: the words are put in buckets by their first byte, eight
+ * at most, and bit b of ``nibbles[2 * k][n]`` is set where a word of bucket b can have n as the
+ * low nibble of its byte k (``nibbles[2 * k + 1]``: the high nibble). Sixteen places at a time,
+ * six table lookups say which buckets the three bytes there could open a word of; only places
+ * some bucket could are checked whole. */
+
+typedef struct {
+    const char *const *words;
+    size_t count;
+    uint8_t nibbles[6][16];
+    int usable; /* the processor shuffles bytes and the words fit the buckets */
+} Words;
+
+static void set_words(Words *set)
+{
+    char firsts[9] = {0};
+    for (size_t w = 0; w < set->count; w++) {
+        const char *word = set->words[w], *seen = strchr(firsts, word[0]);
+        size_t bucket = seen ? (size_t)(seen - firsts) : strlen(firsts);
+        if (bucket == 8)
+            return;
+        firsts[bucket] = word[0];
+        for (int k = 0; k < 3; k++) {
+            uint8_t byte = (uint8_t)word[k];
+            set->nibbles[2 * k][byte & 15] |= (uint8_t)(1 << bucket);
+            set->nibbles[2 * k + 1][byte >> 4] |= (uint8_t)(1 << bucket);
+        }
+    }
+#ifdef SHUFFLES
+    set->usable = __builtin_cpu_supports("ssse3");
+#endif
+}
+
+/* Whether one of the words starts at ``p``. */
+static int word_at(const Words *set, Ptr p, Ptr end)
+{
+    for (size_t w = 0; w < set->count; w++)
+        if (caseless(p, end, set->words[w]))
+            return 1;
+    return 0;
+}
+
+#ifdef SHUFFLES
+/* Where the first word of ``set`` (``usable``) in ``[p, end)`` starts; ``end`` if none. Bytes
+ * are lower-cased by setting bit 0x20, which only letters can turn into letters. The last
+ * places are compared in a zero-padded copy. */
+__attribute__((target("ssse3"))) static Ptr find_word(const Words *set, Ptr p, Ptr end)
+{
+    const __m128i case_bit = _mm_set1_epi8(0x20), low = _mm_set1_epi8(15);
+    __m128i tables[6];
+    for (int k = 0; k < 6; k++)
+        tables[k] = _mm_loadu_si128((const __m128i *)set->nibbles[k]);
+    uint8_t padded[34] = {0};
+    for (; p + 2 < end; p += 16) {
+        Ptr block = p;
+        if (end - p < 18) { /* fewer than sixteen places and the two bytes after them */
+            memcpy(padded, p, (size_t)(end - p));
+            block = padded;
+        }
+        __m128i buckets = _mm_set1_epi8(-1);
+        for (int k = 0; k < 3; k++) {
+            __m128i bytes = _mm_or_si128(_mm_loadu_si128((const __m128i *)(block + k)), case_bit);
+            __m128i lows = _mm_shuffle_epi8(tables[2 * k], _mm_and_si128(bytes, low));
+            __m128i highs = _mm_shuffle_epi8(tables[2 * k + 1],
+                                             _mm_and_si128(_mm_srli_epi16(bytes, 4), low));
+            buckets = _mm_and_si128(buckets, _mm_and_si128(lows, highs));
+        }
+        __m128i none = _mm_cmpeq_epi8(buckets, _mm_setzero_si128());
+        for (unsigned mask = ~(unsigned)_mm_movemask_epi8(none) & 0xFFFF; mask; mask &= mask - 1)
+            if (word_at(set, p + __builtin_ctz(mask), end))
+                return p + __builtin_ctz(mask);
+    }
+    return end;
+}
+#endif
+
 static Ptr optional_byte(Ptr p, Ptr end, char a, char b)
 {
     return p < end && (*p == (uint8_t)a || *p == (uint8_t)b) ? p + 1 : p;
@@ -958,83 +1037,19 @@ static const char *const GATE[] = {
 /* The two letters each gate word opens with. */
 #define GATE_OPENINGS "to" "se" "pa" "pw" "ti" "si" "sk" "ap" "co" "st" "au" "be" "ey"
 
-/* Whether a gate word starts at ``p``, whose first two bytes are in ``[p, end)``. */
-static int gate_word_at(Ptr p, Ptr end)
-{
-    uint8_t first = lower(p[0]), second = lower(p[1]);
-    for (size_t k = 0; k < sizeof GATE / sizeof *GATE; k++)
-        if ((uint8_t)GATE[k][0] == first && (uint8_t)GATE[k][1] == second &&
-            caseless(p + 2, end, GATE[k] + 2))
-            return 1;
-    return 0;
-}
+static Words GATE_WORDS = {GATE, sizeof GATE / sizeof *GATE, {{0}}, 0};
 
-#ifdef SHUFFLES
-/* The gate words' first three letters as sets of nibbles, Teddy style (Hyperscan's literal
- * matcher): bit b of ``GATE_NIBBLES[2 * k][n]`` is set where a word of bucket b can have n as
- * the low nibble of its letter k, and of ``GATE_NIBBLES[2 * k + 1][n]`` as the high nibble.
- * A bucket holds the words that open with one letter: seven of them, a bit each. */
-static uint8_t GATE_NIBBLES[6][16];
-static int can_shuffle;
 
-static void set_gate_nibbles(void)
-{
-    char firsts[8] = {0};
-    for (size_t w = 0; w < sizeof GATE / sizeof *GATE; w++) {
-        const char *word = GATE[w], *seen = strchr(firsts, word[0]);
-        size_t bit = seen ? (size_t)(seen - firsts) : strlen(firsts);
-        firsts[bit] = word[0];
-        for (int k = 0; k < 3; k++) {
-            uint8_t letter = (uint8_t)word[k];
-            GATE_NIBBLES[2 * k][letter & 15] |= (uint8_t)(1 << bit);
-            GATE_NIBBLES[2 * k + 1][letter >> 4] |= (uint8_t)(1 << bit);
-        }
-    }
-    can_shuffle = __builtin_cpu_supports("ssse3");
-}
-
-/* ``next_gate_word`` with byte shuffles: at each of sixteen places, six table lookups say
- * which buckets its three bytes (lower-cased by bit 0x20) could open a word of; only places
- * where some bucket could are checked whole. */
-__attribute__((target("ssse3"))) static Ptr next_gate_word_shuffled(Ptr p, Ptr end)
-{
-    const __m128i case_bit = _mm_set1_epi8(0x20), low = _mm_set1_epi8(15);
-    __m128i tables[6];
-    for (int k = 0; k < 6; k++)
-        tables[k] = _mm_loadu_si128((const __m128i *)GATE_NIBBLES[k]);
-    uint8_t padded[34] = {0};
-    for (; p + 2 < end; p += 16) {
-        Ptr block = p;
-        if (end - p < 18) { /* fewer than sixteen places and the two bytes after them */
-            memcpy(padded, p, (size_t)(end - p));
-            block = padded;
-        }
-        __m128i buckets = _mm_set1_epi8(-1);
-        for (int k = 0; k < 3; k++) {
-            __m128i bytes = _mm_or_si128(_mm_loadu_si128((const __m128i *)(block + k)), case_bit);
-            __m128i lows = _mm_shuffle_epi8(tables[2 * k], _mm_and_si128(bytes, low));
-            __m128i highs = _mm_shuffle_epi8(tables[2 * k + 1],
-                                             _mm_and_si128(_mm_srli_epi16(bytes, 4), low));
-            buckets = _mm_and_si128(buckets, _mm_and_si128(lows, highs));
-        }
-        __m128i none = _mm_cmpeq_epi8(buckets, _mm_setzero_si128());
-        for (unsigned mask = ~(unsigned)_mm_movemask_epi8(none) & 0xFFFF; mask; mask &= mask - 1)
-            if (gate_word_at(p + __builtin_ctz(mask), end))
-                return p + __builtin_ctz(mask);
-    }
-    return end;
-}
-#endif
-
-/* Where the first gate word in ``[p, end)`` starts; ``end`` if none. Sixteen places at a time
+/* Where the first gate word in ``[p, end)`` starts; ``end`` if none. Found by byte shuffles
+ * where the processor has them (``find_word``); otherwise sixteen places at a time
  * (with SSE2), the bytes there and after, lower-cased by setting bit 0x20 (which only letters
  * can turn into letters), are compared with every word's first two letters; only places where
  * they match are checked whole. The last places are compared in a zero-padded copy. */
 static Ptr next_gate_word(Ptr p, Ptr end)
 {
 #ifdef SHUFFLES
-    if (can_shuffle)
-        return next_gate_word_shuffled(p, end);
+    if (GATE_WORDS.usable)
+        return find_word(&GATE_WORDS, p, end);
 #endif
     static const char openings[] = GATE_OPENINGS;
     enum { PAIRS = (sizeof openings - 1) / 2 };
@@ -1059,14 +1074,14 @@ static Ptr next_gate_word(Ptr p, Ptr end)
             hits = _mm_or_si128(hits, _mm_and_si128(_mm_cmpeq_epi8(here, firsts[i]),
                                                     _mm_cmpeq_epi8(next, seconds[i])));
         for (unsigned mask = (unsigned)_mm_movemask_epi8(hits); mask; mask &= mask - 1)
-            if (gate_word_at(p + __builtin_ctz(mask), end))
+            if (word_at(&GATE_WORDS, p + __builtin_ctz(mask), end))
                 return p + __builtin_ctz(mask);
     }
 #else
     for (; p + 1 < end; p++)
         for (int i = 0; i < PAIRS; i++)
             if (lower(p[0]) == openings[2 * i] && lower(p[1]) == openings[2 * i + 1] &&
-                gate_word_at(p, end))
+                word_at(&GATE_WORDS, p, end))
                 return p;
 #endif
     return end;
@@ -1896,8 +1911,6 @@ PyMODINIT_FUNC PyInit__scan(void)
 {
     set_sets();
     set_key_pairs();
-#ifdef SHUFFLES
-    set_gate_nibbles();
-#endif
+    set_words(&GATE_WORDS);
     return PyModule_Create(&module);
 }
