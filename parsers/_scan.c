@@ -1481,14 +1481,47 @@ static int build_stamps(int index, struct ArrowArray *column, const char **forma
     return failed;
 }
 
-/* naive_iso(stream) -> (schema capsule, array capsule)
+/* One thread's share of the texts, rows [first, last), and the nulls it found. */
+typedef struct {
+    Stamps *stamps;
+    const Text *rows;
+    int64_t first, last, nulls;
+} StampShare;
+
+static void *read_stamps(void *argument)
+{
+    StampShare *share = argument;
+    Stamps *stamps = share->stamps;
+    for (int64_t i = share->first; i < share->last; i++) {
+        const Text text = share->rows[i];
+        int read = STAMP_NULL;
+        stamps->micros[i] = 0;
+        if (text.length >= 0)
+            read = naive_stamp(text.data, text.length, &stamps->micros[i]);
+        if (read == STAMP_READ)
+            stamps->valid[i >> 3] |= (uint8_t)(1 << (i & 7));
+        else
+            share->nulls++;
+        if (read == STAMP_UNDECIDED)
+            stamps->undecided[i >> 3] |= (uint8_t)(1 << (i & 7));
+    }
+    return NULL;
+}
+
+/* naive_iso(stream, threads) -> (schema capsule, array capsule)
  *
  * Returns a struct array with one row per text: ``naive`` (a timestamp in microseconds,
  * without zone; null where the text is not a naive ISO stamp) and ``undecided`` (true where
- * the text holds a character past ASCII and the caller must read it some other way).
+ * the text holds a character past ASCII and the caller must read it some other way). The
+ * texts are read in ``threads`` threads at once.
  */
-static PyObject *naive_iso(PyObject *self, PyObject *capsule)
+static PyObject *naive_iso(PyObject *self, PyObject *args)
 {
+    PyObject *capsule;
+    int threads;
+    if (!PyArg_ParseTuple(args, "Oi", &capsule, &threads))
+        return NULL;
+    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
     Input input;
     if (open_input(capsule, &input) != 0)
         return NULL;
@@ -1498,21 +1531,15 @@ static PyObject *naive_iso(PyObject *self, PyObject *capsule)
                      calloc(bitmap, 1), 0, count};
     PyObject *result = NULL;
     if (stamps.micros && stamps.valid && stamps.undecided) {
+        StampShare shares[MAX_THREADS];
+        for (int t = 0; t < threads; t++)
+            shares[t] = (StampShare){&stamps, input.rows, share_start(count, t, threads),
+                                     share_start(count, t + 1, threads), 0};
         Py_BEGIN_ALLOW_THREADS
-        for (int64_t i = 0; i < count; i++) {
-            const Text text = input.rows[i];
-            int read = STAMP_NULL;
-            stamps.micros[i] = 0;
-            if (text.length >= 0)
-                read = naive_stamp(text.data, text.length, &stamps.micros[i]);
-            if (read == STAMP_READ)
-                stamps.valid[i >> 3] |= (uint8_t)(1 << (i & 7));
-            else
-                stamps.nulls++;
-            if (read == STAMP_UNDECIDED)
-                stamps.undecided[i >> 3] |= (uint8_t)(1 << (i & 7));
-        }
+        in_threads(read_stamps, shares, sizeof *shares, threads);
         Py_END_ALLOW_THREADS
+        for (int t = 0; t < threads; t++)
+            stamps.nulls += shares[t].nulls;
         result = export_struct(2, STAMP_NAMES, build_stamps, &stamps, count, 1);
     } else
         PyErr_NoMemory();
@@ -1593,20 +1620,25 @@ typedef struct {
     Ptr bytes; /* the file's first byte, where views' offsets count from */
     Ptr start, end;
     uint8_t *views;
-    uint8_t *blank; /* per line, as ``blank_line`` says */
+    uint8_t *marks; /* per line: as ``blank_line`` says, and SPACED */
     int64_t count, capacity;
     int escapes, result;
 } Split;
 
-enum { FILLED, BLANK, UNDECIDED };
+enum { FILLED, BLANK, UNDECIDED, SPACED = 4 };
+
+static int ascii_white(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
 /* Whether line [p, stop) is blank (only white space, ``^\s*$``): FILLED or BLANK, or UNDECIDED
- * where white space in ASCII ends at a character past it, which Unicode may count as space. */
+ * where white space in ASCII ends at a character past it, which Unicode may count as space;
+ * plus SPACED where the line may end in white space (``\s$``): in ASCII, or a character past
+ * it. */
 static uint8_t blank_line(Ptr p, Ptr stop)
 {
-    while (p < stop && (*p == ' ' || (*p >= '\t' && *p <= '\r')))
+    uint8_t spaced = p < stop && (ascii_white(stop[-1]) || stop[-1] >= 0x80) ? SPACED : 0;
+    while (p < stop && ascii_white(*p))
         p++;
-    return p == stop ? BLANK : *p < 0x80 ? FILLED : UNDECIDED;
+    return spaced | (p == stop ? BLANK : *p < 0x80 ? FILLED : UNDECIDED);
 }
 
 /* Appends the view of line [p, stop); -1 when memory runs out. */
@@ -1617,15 +1649,15 @@ static int add_line(Split *split, Ptr p, Ptr stop)
         uint8_t *views = realloc(split->views, 16 * (size_t)capacity);
         if (views != NULL)
             split->views = views;
-        uint8_t *blank = views ? realloc(split->blank, (size_t)capacity) : NULL;
-        if (blank == NULL)
+        uint8_t *marks = views ? realloc(split->marks, (size_t)capacity) : NULL;
+        if (marks == NULL)
             return -1;
-        split->blank = blank;
+        split->marks = marks;
         split->capacity = capacity;
     }
     if (stop > p && stop[-1] == '\r')
         stop--;
-    split->blank[split->count] = blank_line(p, stop);
+    split->marks[split->count] = blank_line(p, stop);
     int32_t length = (int32_t)(stop - p), offset = (int32_t)(p - split->bytes), buffer = 0;
     uint8_t *view = split->views + 16 * split->count++;
     memset(view, 0, 16);
@@ -1683,9 +1715,9 @@ static void *split_share(void *argument)
 }
 
 /* Whether each line is blank: ``values`` true where it is, ``validity`` false where
- * UNDECIDED; both bitmaps malloc'd. */
+ * UNDECIDED; and whether it may end in white space (``spaced``). Bitmaps, malloc'd. */
 typedef struct {
-    uint8_t *values, *validity;
+    uint8_t *values, *validity, *spaced;
     int64_t undecided;
 } Blanks;
 
@@ -1730,26 +1762,28 @@ static int split_views(FileLines *lines, int64_t *count, int *escapes, Blanks *b
     if (result == 0) {
         blanks->values = calloc((size_t)(total + 7) / 8 + 1, 1);
         blanks->validity = calloc((size_t)(total + 7) / 8 + 1, 1);
-        result = blanks->values && blanks->validity ? 0 : -1;
+        blanks->spaced = calloc((size_t)(total + 7) / 8 + 1, 1);
+        result = blanks->values && blanks->validity && blanks->spaced ? 0 : -1;
     }
     int64_t i = 0;
     for (int t = 0; result == 0 && t < threads; t++)
         for (int64_t k = 0; k < splits[t].count; k++, i++) {
-            uint8_t mark = splits[t].blank[k];
-            blanks->values[i >> 3] |= (uint8_t)((mark == BLANK) << (i & 7));
-            blanks->validity[i >> 3] |= (uint8_t)((mark != UNDECIDED) << (i & 7));
-            blanks->undecided += mark == UNDECIDED;
+            uint8_t mark = splits[t].marks[k], blank = mark & 3;
+            blanks->values[i >> 3] |= (uint8_t)((blank == BLANK) << (i & 7));
+            blanks->validity[i >> 3] |= (uint8_t)((blank != UNDECIDED) << (i & 7));
+            blanks->spaced[i >> 3] |= (uint8_t)(((mark & SPACED) != 0) << (i & 7));
+            blanks->undecided += blank == UNDECIDED;
         }
     for (int t = 0; t < threads; t++) {
         if (t > 0)
             free(splits[t].views);
-        free(splits[t].blank);
+        free(splits[t].marks);
     }
     *count = total;
     return result;
 }
 
-/* What split_file hands back: the lines' column takes ``lines`` and the blank column the
+/* What split_file hands back: the lines' column takes ``lines`` and the other columns the
  * bitmaps, each setting its pointer to NULL once it owns them. */
 typedef struct {
     FileLines *lines;
@@ -1757,14 +1791,21 @@ typedef struct {
     int64_t count;
 } SplitFile;
 
-static const char *const SPLIT_NAMES[] = {"line", "blank"};
+static const char *const SPLIT_NAMES[] = {"line", "blank", "spaced"};
 
 static int build_split(int index, struct ArrowArray *column, const char **format,
                        const void *context)
 {
     SplitFile *built = (SplitFile *)context;
+    Blanks *blanks = built->blanks;
+    if (index == 2) {
+        *format = "b";
+        if (build_fixed(column, blanks->spaced, NULL, 0, built->count) != 0)
+            return -1;
+        blanks->spaced = NULL;
+        return 0;
+    }
     if (index == 1) {
-        Blanks *blanks = built->blanks;
         *format = "b";
         if (build_fixed(column, blanks->values, blanks->validity, blanks->undecided,
                         built->count) != 0)
@@ -1788,8 +1829,9 @@ static int build_split(int index, struct ArrowArray *column, const char **format
 /* split_file(path, threads) -> ((schema capsule, array capsule), size, has_escapes) or None
  *
  * The lines of the UTF-8 file at ``path`` as a struct array: ``line``, a string view column
- * over the file's bytes, read once and never copied, and ``blank``, whether the line is only
- * white space (null where a character past ASCII leaves it to the caller); the bytes read, and
+ * over the file's bytes, read once and never copied, ``blank``, whether the line is only white
+ * space (null where a character past ASCII leaves it to the caller), and ``spaced``, whether it
+ * may end in white space (false only where it does not); the bytes read, and
  * whether they hold an escape (ESC, which opens ANSI colours). Split in ``threads`` threads.
  * None where the file is empty, over 2 GiB, holds a NUL byte or is not valid UTF-8: the caller
  * reads those its own way. Raises OSError when the file cannot be read.
@@ -1874,12 +1916,13 @@ static PyObject *split_file(PyObject *self, PyObject *args)
         free(bytes);
         free(blanks.values);
         free(blanks.validity);
+        free(blanks.spaced);
         if (split == -1)
             return PyErr_NoMemory();
         Py_RETURN_NONE;
     }
     SplitFile built = {lines, &blanks, count};
-    PyObject *result = export_struct(2, SPLIT_NAMES, build_split, &built, count, 1);
+    PyObject *result = export_struct(3, SPLIT_NAMES, build_split, &built, count, 1);
     if (built.lines) { /* not taken by a column */
         free(lines->views);
         free(lines);
@@ -1887,6 +1930,7 @@ static PyObject *split_file(PyObject *self, PyObject *args)
     }
     free(blanks.values); /* NULL where the column took them */
     free(blanks.validity);
+    free(blanks.spaced);
     if (result == NULL)
         return NULL;
     return Py_BuildValue("(NLO)", result, (long long)size, escapes ? Py_True : Py_False);
@@ -1896,7 +1940,8 @@ static PyMethodDef methods[] = {
     {"fields", fields, METH_VARARGS,
      "Every text's fields, as an Arrow struct array (capsule pair)."},
     {"redact", redact, METH_O, "The texts that held secrets, masked (Arrow capsule pair)."},
-    {"naive_iso", naive_iso, METH_O, "Naive ISO 8601 stamps as microseconds (Arrow capsule pair)."},
+    {"naive_iso", naive_iso, METH_VARARGS,
+     "Naive ISO 8601 stamps as microseconds (Arrow capsule pair)."},
     {"split_file", split_file, METH_VARARGS,
      "A UTF-8 file's lines, read once (Arrow capsule pair)."},
     {NULL, NULL, 0, NULL},

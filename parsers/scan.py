@@ -88,7 +88,8 @@ def naive_iso(texts: pl.Series) -> pl.DataFrame:
     """Naive ISO 8601 stamps read (column ``naive``, Datetime in microseconds) and the texts
     left ``undecided`` for the patterns of ``parsers.logs.timestamps`` (characters past ASCII)."""
     assert compiled is not None
-    return pl.Series(_Exported(compiled.naive_iso(texts.__arrow_c_stream__()))).struct.unnest()
+    exported = compiled.naive_iso(texts.__arrow_c_stream__(), _threads(texts))
+    return pl.Series(_Exported(exported)).struct.unnest()
 
 
 def split_file(path: Path, threads: int | None = None) -> tuple[pl.DataFrame, int, bool] | None:

@@ -66,14 +66,16 @@ def guess_encoding(sample: bytes) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class FileText:
-    """A file's lines with its size and whether it holds an escape (ANSI colours); ``blank``,
-    where the lines were split by the compiled scan, says which lines are only white space
-    (null where a character past ASCII leaves it open)."""
+    """A file's lines with its size and whether it holds an escape (ANSI colours). Where the
+    lines were split by the compiled scan, ``blank`` says which lines are only white space
+    (null where a character past ASCII leaves it open) and ``spaced`` which may end in white
+    space (false only where they do not)."""
 
     decoded: Lines
     size: int
     has_escapes: bool
     blank: pl.Series | None = None
+    spaced: pl.Series | None = None
 
 
 def read_file(path: Path) -> FileText:
@@ -91,7 +93,8 @@ def read_file(path: Path) -> FileText:
         if found is not None:
             split, size, has_escapes = found
             lines = Lines(split.get_column("line"), "utf-8", False, 0)
-            return FileText(lines, size, has_escapes, split.get_column("blank"))
+            blank, spaced = split.get_column("blank"), split.get_column("spaced")
+            return FileText(lines, size, has_escapes, blank, spaced)
     data = path.read_bytes()
     return FileText(read_lines(data), len(data), b"\x1b" in data)
 

@@ -37,7 +37,7 @@ from parsers.logs.formats import (
     LogFormat,
 )
 from parsers.logs.timestamps import LAYOUTS, TimeContext, parse_timestamps
-from parsers.text import read_file
+from parsers.text import FileText, read_file
 
 SAMPLE_LINES = 4000
 _TAILS = ("(?P<message>.*)$", "(?P<rest>.*)$")
@@ -96,7 +96,7 @@ def parse_log(
         report.error(None, f"{decoded.nul_bytes} NUL bytes removed (padding)", skipped=False)
     if redact:
         note("redacting")
-    lines = _number_lines(decoded.lines, text.has_escapes, text.blank, report, limits, redact)
+    lines = _number_lines(decoded.lines, text, report, limits, redact)
     events = _parse_lines(lines, display, context, report, limits, note)
     report.records = events.height
     report.seconds = time.perf_counter() - started
@@ -104,19 +104,17 @@ def parse_log(
 
 
 def _number_lines(
-    raw: pl.Series,
-    has_escapes: bool,
-    blank: pl.Series | None,
-    report: SourceReport,
-    limits: LogLimits,
-    redact: bool,
+    raw: pl.Series, text: FileText, report: SourceReport, limits: LogLimits, redact: bool
 ) -> pl.DataFrame:
     """Return ``line_no``, ``raw`` (as written, secrets masked), ``line`` (no ANSI colours)
-    and ``blank`` (nothing but white space).
+    and ``blank`` (nothing but white space); and ``spaced`` (false where the line does not end
+    in white space) where the file's split says so.
 
-    ``blank``, where given, says which lines of ``raw`` are blank (null: not known). Masking
-    a secret never makes a line blank or not; taking out colours may.
+    The split's ``blank`` (null: not known) and ``spaced`` hold for the lines as written:
+    masking a secret never makes a line blank or not, nor makes it end in white space; taking
+    out colours may, and so may cutting a line short.
     """
+    has_escapes, blank, spaced = text.has_escapes, text.blank, text.spaced
     frame = pl.DataFrame({"raw": raw}).with_columns(
         line_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
     )
@@ -129,17 +127,18 @@ def _number_lines(
         )
     if long_lines.height:
         frame = frame.with_columns(pl.col("raw").str.slice(0, limits.max_line_chars))
-        if blank is not None:  # a cut can leave only white space
-            blank = blank.scatter(long_lines.get_column("line_no") - 1, None)
+        cut = long_lines.get_column("line_no") - 1
+        if blank is not None and spaced is not None:  # a cut line may now end in, or be, space
+            blank, spaced = blank.scatter(cut, None), spaced.scatter(cut, True)
     if redact:
         frame = frame.with_columns(redact_series(frame.get_column("raw")))
     report.details["lines"] = frame.height
-    if has_escapes or blank is None:
+    if has_escapes or blank is None or spaced is None:
         clean = pl.col("raw").str.replace_all(ANSI, "") if has_escapes else pl.col("raw")
         frame = frame.with_columns(line=clean)
         # A test, not strip_chars() == "": that would copy every line to compare it.
         return frame.with_columns(blank=pl.col("line").str.contains(_BLANK))
-    frame = frame.with_columns(line=pl.col("raw"), blank=blank)
+    frame = frame.with_columns(line=pl.col("raw"), blank=blank, spaced=spaced)
     open_rows = blank.is_null().arg_true()
     if open_rows.is_empty():
         return frame
@@ -516,16 +515,38 @@ def _with_continuation(
     stripped, and put in place (the rest is not copied).
     """
     whole = records.select(first).to_series()
-    touched = pl.col(rest).is_not_null()
+    touched = records.get_column(rest).is_not_null()
     if strip_end:
-        touched |= first.str.contains(r"\s$")
-    rows = records.select(touched).to_series().arg_true()
+        touched |= _may_end_in_space(records, whole)
+    rows = touched.arg_true()
     if rows.is_empty():
         return whole
     joined = pl.format("{}\n{}", first, pl.col(rest))
     text = pl.when(pl.col(rest).is_not_null()).then(joined).otherwise(first)
     changed = records[rows].select(text.str.strip_chars_end() if strip_end else text)
     return whole.clone().scatter(rows, changed.to_series())
+
+
+def _may_end_in_space(records: pl.DataFrame, texts: pl.Series) -> pl.Series:
+    """Whether each of ``texts`` (a record's message, or its line) may end in white space:
+    true where it does, and maybe elsewhere.
+
+    A message that is the end of its line ends as the line does, which the split of the file
+    said (``spaced``); the others are tested.
+    """
+    if "spaced" not in records.columns:
+        return texts.str.contains(r"\s$")
+    spaced = records.get_column("spaced")
+    others = [fmt.name for fmt in FORMATS if not _message_is_tail(fmt)]
+    untold = records.get_column("format").is_in(others).arg_true()
+    if untold.is_empty():
+        return spaced
+    return spaced.scatter(untold, texts.gather(untold).str.contains(r"\s$"))
+
+
+def _message_is_tail(fmt: LogFormat) -> bool:
+    """Whether the message ``fmt`` yields is the end of its line (its head taken off)."""
+    return fmt not in (JSON_LINES, LOGFMT) and head_pattern(fmt) != fmt.pattern
 
 
 def _by_value(column: pl.Series, convert: Callable[[pl.Series], pl.Series]) -> pl.Series:

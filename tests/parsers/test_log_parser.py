@@ -209,6 +209,24 @@ def test_json_lines_fields_and_invalid_lines(write_file: Write, utc_context: Tim
     assert report.errors[0]["reason"].startswith("invalid JSON")
 
 
+def test_messages_lose_trailing_white_space(write_file: Write, utc_context: TimeContext) -> None:
+    # A message cut from the end of its line ends as the line does; one taken from inside it
+    # (a JSON value, a logfmt msg) ends as it likes, whatever the line ends with.
+    text = (
+        ELECTRON.format(1, "spaces  ") + "\n" + ELECTRON.format(2, "wide\u3000") + "\n"
+        + ELECTRON.format(3, "plain") + "\n"
+    )  # fmt: skip
+    events, _ = parse(write_file("s.log", text), utc_context)
+    assert events["message"].to_list() == ["spaces", "wide", "plain"]
+    assert events["event.original"][0].endswith("spaces  ")  # as written
+    text = '{"time": "2025-05-31T02:02:11Z", "msg": "inside  "}\n' * 3
+    events, _ = parse(write_file("s.jsonl", text), utc_context)
+    assert events["message"].to_list() == ["inside"] * 3
+    text = 'time=2025-05-31T02:02:11Z level=info msg="quoted \t" n=1\n' * 3
+    events, _ = parse(write_file("s.logfmt", text), utc_context)
+    assert events["message"].to_list() == ["quoted"] * 3
+
+
 def test_unparseable_timestamp_is_reported_not_fatal(
     write_file: Write, utc_context: TimeContext
 ) -> None:

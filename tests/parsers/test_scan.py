@@ -216,6 +216,9 @@ def test_threads_cut_the_column_without_moving_rows(monkeypatch: pytest.MonkeyPa
     texts = pl.Series("t", [f"n={i} token={i} http://h{i}.example/" for i in range(5000)])
     whole = scan.fields(texts)
     masked = scan.secrets(texts)
+    stamps = pl.Series("ts", [f"2025-01-{1 + i % 28:02d} 10:00:{i % 60:02d}" for i in range(5000)])
+    stamps = stamps.scatter([3, 999, 4000], ["bad", None, "2025-01-01 10:00:0\u0663"])
+    read = scan.naive_iso(stamps)
     monkeypatch.setattr(scan, "MIN_TEXTS_PER_THREAD", 100)
     monkeypatch.setattr(scan, "usable_cores", lambda: 3)
     in_threads = scan.fields(texts)
@@ -225,6 +228,8 @@ def test_threads_cut_the_column_without_moving_rows(monkeypatch: pytest.MonkeyPa
     assert {column.n_chunks() for column in in_threads.iter_columns()} == {1}
     assert scan.secrets(texts).equals(masked)
     assert masked[4999] == "n=4999 token=<redacted> http://h4999.example/"
+    assert scan.naive_iso(stamps).equals(read)
+    assert read["naive"].null_count() == 3 and read["undecided"].arg_true().to_list() == [4000]
 
 
 def test_a_column_that_is_not_text_is_refused() -> None:
@@ -397,9 +402,11 @@ def test_files_split_alike(pieces: list[bytes], tmp_path_factory: pytest.TempPat
         expected.encoding, expected.bom, expected.replaced, expected.nul_bytes
     )  # fmt: skip
     assert (read.size, read.has_escapes) == (len(data), b"\x1b" in data)
-    if read.blank is not None:  # as the pattern says, or left open
+    if read.blank is not None and read.spaced is not None:  # as the patterns say, or left open
         pattern = read.decoded.lines.str.contains(r"^\s*$")
         assert read.blank.fill_null(pattern).to_list() == pattern.to_list()
+        ends = read.decoded.lines.str.contains(r"\s$")
+        assert not (ends & ~read.spaced).any()
     # Cut in shares after a line feed, split in threads and put end to end: the same lines.
     alone = scan.split_file(path, 1)
     for threads in (2, 3, 7):
@@ -427,6 +434,8 @@ def test_a_plain_utf8_file_is_split_by_the_compiled_scan(tmp_path: Path) -> None
     found = scan.split_file(path)
     assert found is not None
     assert found[0].get_column("blank").to_list() == [True, None, None, None, True]
+    # May end in white space: in ASCII, or a character past it (U+3000, or not a space at all).
+    assert found[0].get_column("spaced").to_list() == [True, True, False, True, True]
     path.write_bytes(b"nul \x00 inside\n")
     assert scan.split_file(path) is None
     with pytest.raises(OSError):
