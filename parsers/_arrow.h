@@ -622,6 +622,18 @@ static void export_borrowed(struct ArrowArray *out, Borrowed *column, Lines *lin
                                .release = release_borrowed, .private_data = column};
 }
 
+/* Frees what only cutting needed (each row's place), once the columns are exported: they hold
+ * the lines' chunks and buffer sizes, which stay until the last of them is released. */
+static void done_cutting(Lines *lines)
+{
+    free(lines->input.rows);
+    free(lines->where);
+    free(lines->data);
+    lines->input.rows = NULL;
+    lines->where = NULL;
+    lines->data = NULL;
+}
+
 /* The string view column of ``capsule`` (an "arrow_array_stream"), held for columns to
  * borrow from; NULL with a Python error (ValueError where it is not string views or a row lies
  * too far into its buffer for a view to point at a cut of it). */

@@ -290,13 +290,7 @@ static PyObject *claim(PyObject *self, PyObject *args)
     }
     Claimed claimed = {lines, columns, width, &undecided};
     result = export_struct(width + 1, groups.names, export_column, &claimed, count, 1);
-    /* The columns took what they need of the lines (their chunks and buffer sizes). */
-    free(lines->input.rows);
-    free(lines->where);
-    free(lines->data);
-    lines->input.rows = NULL;
-    lines->where = NULL;
-    lines->data = NULL;
+    done_cutting(lines);
 done:
     for (int c = 0; columns && c < width; c++)
         free_borrowed(columns[c]); /* those not handed over */

@@ -1135,12 +1135,18 @@ static int redact_text(Ptr text, Ptr end, Buffer *out)
     int leap = all_ascii(text, end) || (!memmem(text, (size_t)(end - text), KELVIN, 3) &&
                                         !memmem(text, (size_t)(end - text), LONG_S, 2));
     Ptr copied = text, dead = text; /* the token/secret branch fails for starts before ``dead`` */
+    /* Where the gate word ``gate`` lets a match start, found once per gate word: the search
+     * can crawl a byte at a time through a long word before it, which must not be walked again
+     * at every byte. */
+    Ptr start = first_start(text, gate);
     for (Ptr s = text; s < end;) {
         /* Straight to where the next gate word lets a match start; none left, none to find. */
         if (leap) {
-            if (gate < s && (gate = next_gate_word(s, end)) == end)
-                break;
-            Ptr start = first_start(s, gate);
+            if (gate < s) {
+                if ((gate = next_gate_word(s, end)) == end)
+                    break;
+                start = first_start(s, gate);
+            }
             if (start > s)
                 s = start;
         }
@@ -1303,6 +1309,7 @@ static PyObject *fields(PyObject *self, PyObject *args)
         free(found.folded[f]);
     }
     free(found.wide);
+    done_cutting(found.texts);
     drop_lines(found.texts); /* the columns hold it as long as they need it */
     return result;
 }
@@ -1754,7 +1761,9 @@ static int split_views(FileLines *lines, int64_t *count, int *escapes, Blanks *b
             lines->views = all;
             int64_t at = splits[0].count;
             for (int t = 1; t < threads; t++) {
-                memcpy(lines->views + 16 * at, splits[t].views, 16 * (size_t)splits[t].count);
+                if (splits[t].count > 0) /* an empty share has no views at all */
+                    memcpy(lines->views + 16 * at, splits[t].views,
+                           16 * (size_t)splits[t].count);
                 at += splits[t].count;
             }
         }
@@ -1861,7 +1870,7 @@ static PyObject *split_file(PyObject *self, PyObject *args)
             fclose(file); /* too large: not worth reading to find out */
             Py_RETURN_NONE;
         }
-        capacity = (int64_t)info.st_size + 1;
+        capacity = info.st_size < limit ? (int64_t)info.st_size + 1 : limit;
     }
     uint8_t *bytes = large_buffer((size_t)capacity);
     if (bytes == NULL) {

@@ -129,7 +129,7 @@ def _number_lines(
         frame = frame.with_columns(pl.col("raw").str.slice(0, limits.max_line_chars))
         cut = long_lines.get_column("line_no") - 1
         if blank is not None and spaced is not None:  # a cut line may now end in, or be, space
-            blank, spaced = blank.scatter(cut, None), spaced.scatter(cut, True)
+            blank, spaced = blank.clone().scatter(cut, None), spaced.clone().scatter(cut, True)
     if redact:
         frame = frame.with_columns(redact_series(frame.get_column("raw")))
     report.details["lines"] = frame.height

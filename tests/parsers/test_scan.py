@@ -10,6 +10,7 @@ and mutations of them, random Unicode, the bundled samples and every corpus log.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import polars as pl
@@ -197,6 +198,18 @@ def test_redaction_of_random_text(texts: list[str | None]) -> None:
 def test_redaction_edges(text: str, masked: str) -> None:
     compiled, patterns = redact_both_ways(pl.Series("t", [text]))
     assert compiled[0] == patterns[0] == masked
+
+
+def test_a_long_word_before_a_gate_word_is_crossed_once() -> None:
+    # A word run that ends at a character past ASCII ("—", "…") makes the search step a byte
+    # at a time: were the way back from the gate word walked again at each step, these lines
+    # would take seconds each (minutes at the line cap). A guard against a hang, not a timing.
+    texts = pl.Series("t", ["a" * 300_000 + "token\u2014x", "b" * 300_000 + "sid=1 \u2026"])
+    started = time.perf_counter()
+    masked = redact_series(texts)
+    assert time.perf_counter() - started < 5
+    compiled, patterns = redact_both_ways(texts)
+    assert compiled.equals(patterns) and masked.equals(compiled)
 
 
 def test_chunked_sliced_and_long_columns_are_read_whole() -> None:
