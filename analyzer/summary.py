@@ -36,6 +36,13 @@ def message_template(expr: pl.Expr) -> pl.Expr:
     return first_line.str.strip_chars().str.slice(0, 160)
 
 
+def _with_templates(events: pl.DataFrame) -> pl.DataFrame:
+    """``events`` with the ``template`` of each message, in order; the streaming engine cuts the
+    rows into pieces for every core, where an eager pass runs each pattern on one."""
+    templated = events.lazy().with_columns(template=message_template(pl.col("message")))
+    return templated.collect(engine="streaming")
+
+
 def summarize(events: pl.DataFrame, top: int = 10) -> dict[str, Any]:
     """Return span, per-source and per-level counts, and the ``top`` error templates."""
     stamped = events.get_column(TIMESTAMP).drop_nulls()
@@ -46,7 +53,7 @@ def summarize(events: pl.DataFrame, top: int = 10) -> dict[str, Any]:
     ordered_levels.update({(name or "none"): count for name, count in levels.items()})
     problems = events.filter(pl.col("log.level").is_in(PROBLEM_LEVELS))
     templates = (
-        problems.with_columns(template=message_template(pl.col("message")))
+        _with_templates(problems)
         .group_by("template")
         .agg(
             count=pl.len(),
@@ -63,7 +70,7 @@ def summarize(events: pl.DataFrame, top: int = 10) -> dict[str, Any]:
         pl.col("log.level").is_null() & (pl.col("event.outcome") == "failure")
     ).sort(TIMESTAMP, SOURCE, RECORD, nulls_last=True)
     network = (
-        failures.with_columns(template=message_template(pl.col("message")))
+        _with_templates(failures)
         .group_by("event.action", "template", maintain_order=True)
         .agg(
             count=pl.len(),
