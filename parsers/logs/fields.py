@@ -52,10 +52,15 @@ KEYWORDS = ("code", "errmsg", "err_msg", "host", "domain", "server", "req", "tra
 
 def extract_fields(frame: pl.DataFrame, text: str = "message") -> pl.DataFrame:
     """Add error, URL, host, IP and request-id columns found in ``text``; keep values already set."""
-    if scan.compiled is None or frame.is_empty():
-        found = frame.lazy().select(**_found_by_patterns(pl.col(text)))
-        return _fill_fields(frame, found.collect(engine="streaming"))
-    return _fill_fields(frame, scan.fields(frame.get_column(text)))
+    return fill_fields(frame, find_fields(frame.get_column(text)))
+
+
+def find_fields(messages: pl.Series) -> pl.DataFrame:
+    """What the patterns find in each message, one row per message, for ``fill_fields``."""
+    if scan.compiled is None or messages.is_empty():
+        found = messages.to_frame("message").lazy().select(**_found_by_patterns(pl.col("message")))
+        return found.collect(engine="streaming")
+    return scan.fields(messages)
 
 
 def _found_by_patterns(msg: pl.Expr) -> dict[str, pl.Expr]:
@@ -82,8 +87,9 @@ def _found_by_patterns(msg: pl.Expr) -> dict[str, pl.Expr]:
     }
 
 
-def _fill_fields(frame: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with the schema's field columns set, where still null, from ``found``.
+def fill_fields(frame: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the schema's field columns set, where still null, from ``found`` (what
+    ``find_fields`` found in its messages).
 
     A URL already set (a JSON log's ``url``) is kept, and its domain and path are taken from
     it; otherwise the found URL's are.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from analyzer.schema import conform
 from parsers import scan
 from parsers.errors import ParseError
 from parsers.logs import jsonl
-from parsers.logs.fields import extract_fields
+from parsers.logs.fields import fill_fields, find_fields
 from parsers.logs.formats import (
     BY_NAME,
     FORMATS,
@@ -446,6 +447,24 @@ def _to_events(
 ) -> pl.DataFrame:
     missing = [name for name in _RECORD_FIELDS if name not in records.columns]
     records = records.with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in missing)
+    text = pl.col("message").fill_null(pl.col("line"))
+    message = _with_continuation(records, text, "continuation", strip_end=True)
+    # The fields are looked for in the messages while the rest of the record is read.
+    with ThreadPoolExecutor(1) as pool:
+        found = pool.submit(find_fields, message)
+        events = _record_events(records, message, display, context, report, counts)
+        return conform(fill_fields(events, found.result()))
+
+
+def _record_events(
+    records: pl.DataFrame,
+    message: pl.Series,
+    display: str,
+    context: TimeContext,
+    report: SourceReport,
+    counts: dict[str, int],
+) -> pl.DataFrame:
+    """Every column of the records' events but the fields found in their messages."""
     layouts = _layouts_for(counts)
     times = parse_timestamps(records.get_column("ts"), context, layouts)
     unparsed = records.filter(pl.col("ts").is_not_null() & times.timestamps.is_null())
@@ -468,11 +487,10 @@ def _to_events(
         ),
     }
     severity = pl.col("pri").cast(pl.Int64, strict=False) % 8
-    text = pl.col("message").fill_null(pl.col("line"))
     records = records.with_columns(
         times.timestamps,
         _original=_with_continuation(records, pl.col("raw"), "raw_rest"),
-        _message=_with_continuation(records, text, "continuation", strip_end=True),
+        _message=message,
         _level=_by_value(
             records.get_column("level"), lambda v: v.str.to_lowercase().replace(LEVELS)
         ),
@@ -502,7 +520,7 @@ def _to_events(
         pl.lit("log").alias("loginlens.kind"),
         pl.col("format").fill_null(UNRECOGNISED).alias("loginlens.format"),
     )
-    return conform(extract_fields(events.collect(engine="in-memory")))
+    return events.collect(engine="in-memory")
 
 
 def _with_continuation(
