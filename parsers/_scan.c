@@ -1648,20 +1648,25 @@ static uint8_t blank_line(Ptr p, Ptr stop)
     return spaced | (p == stop ? BLANK : *p < 0x80 ? FILLED : UNDECIDED);
 }
 
+/* Room for ``capacity`` lines; -1 when memory runs out. */
+static int grow_lines(Split *split, int64_t capacity)
+{
+    uint8_t *views = realloc(split->views, 16 * (size_t)capacity);
+    if (views != NULL)
+        split->views = views;
+    uint8_t *marks = views ? realloc(split->marks, (size_t)capacity) : NULL;
+    if (marks == NULL)
+        return -1;
+    split->marks = marks;
+    split->capacity = capacity;
+    return 0;
+}
+
 /* Appends the view of line [p, stop); -1 when memory runs out. */
 static int add_line(Split *split, Ptr p, Ptr stop)
 {
-    if (split->count == split->capacity) {
-        int64_t capacity = split->capacity ? 2 * split->capacity : 1 << 14;
-        uint8_t *views = realloc(split->views, 16 * (size_t)capacity);
-        if (views != NULL)
-            split->views = views;
-        uint8_t *marks = views ? realloc(split->marks, (size_t)capacity) : NULL;
-        if (marks == NULL)
-            return -1;
-        split->marks = marks;
-        split->capacity = capacity;
-    }
+    if (split->count == split->capacity && grow_lines(split, 2 * split->capacity) != 0)
+        return -1;
     if (stop > p && stop[-1] == '\r')
         stop--;
     split->marks[split->count] = blank_line(p, stop);
@@ -1688,11 +1693,24 @@ static void *split_share(void *argument)
 {
     Split *split = argument;
     Ptr end = split->end, p = split->start, line = p;
+    /* Room for lines of about 64 bytes, so that the views seldom move as they grow. */
+    if (grow_lines(split, (end - p) / 64 + 1) != 0) {
+        split->result = -1;
+        return NULL;
+    }
     while (p < end) {
         uint64_t word;
-        if (end - p >= 8 && (memcpy(&word, p, 8), !SPECIAL_IN(word))) {
-            p += 8;
-            continue;
+        if (end - p >= 8) {
+            memcpy(&word, p, 8);
+            uint64_t special = SPECIAL_IN(word);
+            if (special == 0) {
+                p += 8;
+                continue;
+            }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* The lowest flag is exact (those above it may not be): straight to that byte. */
+            p += __builtin_ctzll(special) >> 3;
+#endif
         }
         uint8_t c = *p;
         if (c == '\n') {

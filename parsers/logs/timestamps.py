@@ -104,11 +104,15 @@ def parse_timestamps(
     if "iso" in names:
         naive = _naive_iso(texts)
     slow = (naive.is_null() & texts.is_not_null()).arg_true()
-    parts = _extract_components(texts.gather(slow), names)
-    slow_naive, slow_offsets, slow_epoch, flags = _assemble(parts, context)
-    naive = naive.scatter(slow, slow_naive)
-    offsets = pl.repeat(None, size, dtype=pl.Int32, eager=True).scatter(slow, slow_offsets)
-    is_epoch = pl.repeat(False, size, dtype=pl.Boolean, eager=True).scatter(slow, slow_epoch)
+    offsets = pl.repeat(None, size, dtype=pl.Int32, eager=True)
+    is_epoch = pl.repeat(False, size, dtype=pl.Boolean, eager=True)
+    flags = {"year_inferred": 0, "date_inferred": 0}
+    if not slow.is_empty():  # every stamp naive ISO (the usual log) needs none of this
+        parts = _extract_components(texts.gather(slow), names)
+        slow_naive, slow_offsets, slow_epoch, flags = _assemble(parts, context)
+        naive = naive.scatter(slow, slow_naive)
+        offsets = offsets.scatter(slow, slow_offsets)
+        is_epoch = is_epoch.scatter(slow, slow_epoch)
     written = offsets.drop_nulls()
     with_offset = written.len()
     naive_count = int((naive.is_not_null() & offsets.is_null() & ~is_epoch).sum())
