@@ -75,6 +75,12 @@ static void in_threads(void *(*work)(void *), void *shares, size_t size, int thr
     }
 }
 
+/* The threads to run, of the ``asked``: one at least, MAX_THREADS at most. */
+static int thread_count(int asked)
+{
+    return asked < 1 ? 1 : asked > MAX_THREADS ? MAX_THREADS : asked;
+}
+
 /* Share ``share`` of ``threads`` of ``count`` rows starts here: at a multiple of 8, so that no
  * two threads write one byte of a validity bitmap. */
 static int64_t share_start(int64_t count, int share, int threads)

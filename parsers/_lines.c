@@ -216,7 +216,7 @@ static PyObject *claim(PyObject *self, PyObject *args)
     int threads;
     if (!PyArg_ParseTuple(args, "Os#i", &capsule, &pattern, &pattern_length, &threads))
         return NULL;
-    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    threads = thread_count(threads);
     int error;
     PCRE2_SIZE error_at;
     /* Lines hold no line breaks, but "." and "$" must not depend on how the library was built;

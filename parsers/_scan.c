@@ -1270,8 +1270,8 @@ static void *scan_share(void *argument)
  * message, host, ip and request (null where not found), and ``wide_domain``, whether the
  * domain holds a character past ASCII; the texts scanned in ``threads`` threads at once. The
  * host and domain are lower-cased in ASCII; the other fields point into the texts' own
- * buffers. Raises
- * ValueError where the texts are not string views or lie past 2 GiB of their buffers.
+ * buffers. Raises ValueError where the texts are not string views or lie past 2 GiB of their
+ * buffers.
  */
 static PyObject *fields(PyObject *self, PyObject *args)
 {
@@ -1279,7 +1279,7 @@ static PyObject *fields(PyObject *self, PyObject *args)
     int threads;
     if (!PyArg_ParseTuple(args, "Oi", &capsule, &threads))
         return NULL;
-    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    threads = thread_count(threads);
     Found found = {.texts = open_lines(capsule)};
     if (found.texts == NULL)
         return NULL;
@@ -1528,7 +1528,7 @@ static PyObject *naive_iso(PyObject *self, PyObject *args)
     int threads;
     if (!PyArg_ParseTuple(args, "Oi", &capsule, &threads))
         return NULL;
-    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    threads = thread_count(threads);
     Input input;
     if (open_input(capsule, &input) != 0)
         return NULL;
@@ -1869,7 +1869,7 @@ static PyObject *split_file(PyObject *self, PyObject *args)
     int threads;
     if (!PyArg_ParseTuple(args, "Oi", &argument, &threads))
         return NULL;
-    threads = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    threads = thread_count(threads);
     if (!PyUnicode_FSConverter(argument, &encoded))
         return NULL;
     FILE *file = fopen(PyBytes_AS_STRING(encoded), "rb");
