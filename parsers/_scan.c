@@ -1771,6 +1771,12 @@ static int split_views(FileLines *lines, int64_t *count, int *escapes, Blanks *b
         *escapes |= splits[t].escapes;
     }
     lines->views = splits[0].views;
+    if (result == 0 && total == splits[0].count && total > 0) {
+        /* Give back the room reserved for lines that were longer than guessed. */
+        uint8_t *fitted = realloc(lines->views, 16 * (size_t)total);
+        if (fitted != NULL)
+            lines->views = fitted;
+    }
     if (result == 0 && total > splits[0].count) {
         uint8_t *all = realloc(lines->views, 16 * (size_t)total);
         if (all == NULL)

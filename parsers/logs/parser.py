@@ -556,10 +556,15 @@ def _may_end_in_space(records: pl.DataFrame, texts: pl.Series) -> pl.Series:
         return texts.str.contains(r"\s$")
     spaced = records.get_column("spaced")
     others = [fmt.name for fmt in FORMATS if not _message_is_tail(fmt)]
-    untold = records.get_column("format").is_in(others).arg_true()
+    fmt = records.get_column("format")
+    # A record no format kept (a lone JSON line demoted) may still carry a decoded message.
+    untold = (
+        fmt.is_in(others).fill_null(False)
+        | (fmt.is_null() & records.get_column("message").is_not_null())
+    ).arg_true()
     if untold.is_empty():
         return spaced
-    return spaced.scatter(untold, texts.gather(untold).str.contains(r"\s$"))
+    return spaced.clone().scatter(untold, texts.gather(untold).str.contains(r"\s$"))
 
 
 def _message_is_tail(fmt: LogFormat) -> bool:

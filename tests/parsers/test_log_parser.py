@@ -227,6 +227,19 @@ def test_messages_lose_trailing_white_space(write_file: Write, utc_context: Time
     assert events["message"].to_list() == ["quoted"] * 3
 
 
+def test_a_demoted_json_line_past_the_cap_loses_trailing_space(
+    write_file: Write, utc_context: TimeContext
+) -> None:
+    # Past the record cap a lone JSON line stands alone with no format, but keeps the message
+    # decoded from it: that message, not the line, says whether it ends in white space.
+    text = (
+        ELECTRON.format(1, "start") + "\n" + "\n".join(f"    at f{i}()" for i in range(6))
+        + '\n{"msg":"hi \\t","level":"error"}\n    at g()\n'
+    )  # fmt: skip
+    events, _ = parse(write_file("d.log", text), utc_context, LogLimits(max_record_lines=5))
+    assert "hi" in events["message"].to_list()
+
+
 def test_unparseable_timestamp_is_reported_not_fatal(
     write_file: Write, utc_context: TimeContext
 ) -> None:
