@@ -1039,7 +1039,6 @@ static const char *const GATE[] = {
 
 static Words GATE_WORDS = {GATE, sizeof GATE / sizeof *GATE, {{0}}, 0};
 
-
 /* Where the first gate word in ``[p, end)`` starts; ``end`` if none. Found by byte shuffles
  * where the processor has them (``find_word``); otherwise sixteen places at a time
  * (with SSE2), the bytes there and after, lower-cased by setting bit 0x20 (which only letters
@@ -1101,6 +1100,7 @@ static Ptr first_start(Ptr s, Ptr gate)
     Ptr before = gate - s > 6 ? gate - 6 : s;
     return word < before ? word : before;
 }
+
 /* Appends bytes to a growing buffer; returns -1 when memory runs out. */
 typedef struct {
     uint8_t *data;
@@ -1627,7 +1627,7 @@ typedef struct {
     Ptr bytes; /* the file's first byte, where views' offsets count from */
     Ptr start, end;
     uint8_t *views;
-    uint8_t *marks; /* per line: as ``blank_line`` says, and SPACED */
+    uint8_t *marks; /* per line, as ``mark_line`` says */
     int64_t count, capacity;
     int escapes, result;
 } Split;
@@ -1640,7 +1640,7 @@ static int ascii_white(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r');
  * where white space in ASCII ends at a character past it, which Unicode may count as space;
  * plus SPACED where the line may end in white space (``\s$``): in ASCII, or a character past
  * it. */
-static uint8_t blank_line(Ptr p, Ptr stop)
+static uint8_t mark_line(Ptr p, Ptr stop)
 {
     uint8_t spaced = p < stop && (ascii_white(stop[-1]) || stop[-1] >= 0x80) ? SPACED : 0;
     while (p < stop && ascii_white(*p))
@@ -1669,7 +1669,7 @@ static int add_line(Split *split, Ptr p, Ptr stop)
         return -1;
     if (stop > p && stop[-1] == '\r')
         stop--;
-    split->marks[split->count] = blank_line(p, stop);
+    split->marks[split->count] = mark_line(p, stop);
     int32_t length = (int32_t)(stop - p), offset = (int32_t)(p - split->bytes), buffer = 0;
     uint8_t *view = split->views + 16 * split->count++;
     memset(view, 0, 16);
@@ -1771,25 +1771,19 @@ static int split_views(FileLines *lines, int64_t *count, int *escapes, Blanks *b
         *escapes |= splits[t].escapes;
     }
     lines->views = splits[0].views;
-    if (result == 0 && total == splits[0].count && total > 0) {
-        /* Give back the room reserved for lines that were longer than guessed. */
-        uint8_t *fitted = realloc(lines->views, 16 * (size_t)total);
-        if (fitted != NULL)
-            lines->views = fitted;
-    }
-    if (result == 0 && total > splits[0].count) {
+    if (result == 0 && total > 0) {
+        /* The first share's views take the others', in room no larger than all of them fill
+         * (the reserve was for lines of 64 bytes). */
         uint8_t *all = realloc(lines->views, 16 * (size_t)total);
-        if (all == NULL)
-            result = -1;
-        else {
+        if (all != NULL)
             lines->views = all;
-            int64_t at = splits[0].count;
-            for (int t = 1; t < threads; t++) {
-                if (splits[t].count > 0) /* an empty share has no views at all */
-                    memcpy(lines->views + 16 * at, splits[t].views,
-                           16 * (size_t)splits[t].count);
-                at += splits[t].count;
-            }
+        else if (total > splits[0].count)
+            result = -1;
+        int64_t at = splits[0].count;
+        for (int t = 1; result == 0 && t < threads; t++) {
+            if (splits[t].count > 0) /* an empty share has no views at all */
+                memcpy(lines->views + 16 * at, splits[t].views, 16 * (size_t)splits[t].count);
+            at += splits[t].count;
         }
     }
     if (result == 0) {
