@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +181,8 @@ typedef struct {
     const char *const *words;
     size_t count;
     uint8_t nibbles[6][16];
+    uint8_t buckets[8][16]; /* the words of each bucket, by number, ``sizes`` of them */
+    uint8_t sizes[8];
     int usable; /* the processor shuffles bytes and the words fit the buckets */
 } Words;
 
@@ -191,6 +195,9 @@ static void set_words(Words *set)
         if (bucket == 8)
             return;
         firsts[bucket] = word[0];
+        if (set->sizes[bucket] == 16)
+            return;
+        set->buckets[bucket][set->sizes[bucket]++] = (uint8_t)w;
         for (int k = 0; k < 3; k++) {
             uint8_t byte = (uint8_t)word[k];
             set->nibbles[2 * k][byte & 15] |= (uint8_t)(1 << bucket);
@@ -237,9 +244,21 @@ __attribute__((target("ssse3"))) static Ptr find_word(const Words *set, Ptr p, P
             buckets = _mm_and_si128(buckets, _mm_and_si128(lows, highs));
         }
         __m128i none = _mm_cmpeq_epi8(buckets, _mm_setzero_si128());
-        for (unsigned mask = ~(unsigned)_mm_movemask_epi8(none) & 0xFFFF; mask; mask &= mask - 1)
-            if (word_at(set, p + __builtin_ctz(mask), end))
-                return p + __builtin_ctz(mask);
+        unsigned mask = ~(unsigned)_mm_movemask_epi8(none) & 0xFFFF;
+        if (mask == 0)
+            continue;
+        uint8_t found[16];
+        _mm_storeu_si128((__m128i *)found, buckets);
+        for (; mask; mask &= mask - 1) {
+            /* Only the words of the buckets the three bytes there could open are compared. */
+            int at = __builtin_ctz(mask);
+            for (unsigned bits = found[at]; bits; bits &= bits - 1) {
+                int bucket = __builtin_ctz(bits);
+                for (int w = 0; w < set->sizes[bucket]; w++)
+                    if (caseless(p + at, end, set->words[set->buckets[bucket][w]]))
+                        return p + at;
+            }
+        }
     }
     return end;
 }
@@ -1605,31 +1624,59 @@ static void *large_buffer(size_t size)
     return buffer;
 }
 
-/* A file's bytes, owned by the column of its lines. */
+/* A file's bytes and the masked texts of its lines, owned by the column of its lines: data
+ * buffer 0 is the bytes, the others the masked texts. */
 typedef struct {
     uint8_t *views;
     uint8_t *bytes;
-    int64_t size;
-    const void *buffers[4];
+    int data;         /* data buffers */
+    uint8_t **masked; /* data - 1 of them */
+    int64_t *sizes;   /* data of them */
+    const void **buffers;
 } FileLines;
 
-static void release_file_lines(struct ArrowArray *array)
+static void free_file_lines(FileLines *lines)
 {
-    FileLines *lines = array->private_data;
+    if (lines == NULL)
+        return;
+    for (int k = 0; k + 1 < lines->data; k++)
+        free(lines->masked[k]);
+    free(lines->masked);
+    free(lines->sizes);
+    free(lines->buffers);
     free(lines->views);
     free(lines->bytes);
     free(lines);
+}
+
+static void release_file_lines(struct ArrowArray *array)
+{
+    free_file_lines(array->private_data);
     array->release = NULL;
 }
 
-/* One thread's share of a file's bytes, [start, end), and the views of its lines. */
+/* What went wrong in a share: no memory; bytes no caller can take as UTF-8 text (a NUL byte,
+ * invalid UTF-8, masked texts past 2 GiB); the file shrank while it was read; a read failed. */
+enum { NO_MEMORY = -1, UNUSABLE = -2, CHANGED = -3, READ_FAILED = -4 };
+
+/* One share of a file's bytes, [start, end), and the views of its lines, which hold their
+ * secrets masked where ``redact_limit`` says. A share read from the file by its own thread
+ * leaves its first line to the seams where another share's last line runs on into it. */
 typedef struct {
-    Ptr bytes; /* the file's first byte, where views' offsets count from */
+    Ptr bytes, file_end; /* the file's first byte, where views' offsets count from, and end */
     Ptr start, end;
     uint8_t *views;
     uint8_t *marks; /* per line, as ``mark_line`` says */
     int64_t count, capacity;
     int escapes, result;
+    int64_t redact_limit; /* lines of at most this many bytes are masked; -1: none */
+    Buffer masked;        /* the masked texts, end to end */
+    Ptr gate, limit;      /* the first gate word at or after a line's start, looked for in the
+                           * bytes up to ``limit`` (``limit`` itself where there is none) */
+    int fd, partial, error; /* reading: the file, whether its first line is another share's,
+                             * and a failed read's errno */
+    Ptr head_end;           /* after that first line; NULL where the share holds no LF */
+    Ptr tail;               /* where its last line, running on past ``end``, begins */
 } Split;
 
 enum { FILLED, BLANK, UNDECIDED, SPACED = 4 };
@@ -1662,45 +1709,65 @@ static int grow_lines(Split *split, int64_t capacity)
     return 0;
 }
 
-/* Appends the view of line [p, stop); -1 when memory runs out. */
+/* Appends the view of line [p, stop), its secrets masked where the share masks them: a masked
+ * text past twelve bytes lies in the share's own buffer, numbered 1 until the shares are put
+ * together. 0, or NO_MEMORY or UNUSABLE. */
 static int add_line(Split *split, Ptr p, Ptr stop)
 {
     if (split->count == split->capacity && grow_lines(split, 2 * split->capacity) != 0)
-        return -1;
+        return NO_MEMORY;
     if (stop > p && stop[-1] == '\r')
         stop--;
     split->marks[split->count] = mark_line(p, stop);
     int32_t length = (int32_t)(stop - p), offset = (int32_t)(p - split->bytes), buffer = 0;
+    Ptr text = p;
+    /* The gate is looked for in all the bytes split so far at once, not line by line: a line
+     * with no gate word in it holds no secret. One running on past ``limit`` is tried. */
+    if (split->redact_limit >= 0 && (split->gate == NULL || split->gate < p))
+        split->gate = next_gate_word(p, split->limit);
+    if (split->redact_limit >= 0 && length <= split->redact_limit && split->gate < stop) {
+        int64_t before = split->masked.length;
+        int masked = redact_text(p, stop, &split->masked);
+        if (masked < 0)
+            return NO_MEMORY;
+        if (masked) {
+            if (split->masked.length > INT32_MAX)
+                return UNUSABLE; /* past where a view can point */
+            text = split->masked.data + before;
+            length = (int32_t)(split->masked.length - before);
+            offset = (int32_t)before;
+            buffer = 1;
+            if (length <= 12) /* the view holds it */
+                split->masked.length = before;
+        }
+    }
     uint8_t *view = split->views + 16 * split->count++;
     memset(view, 0, 16);
     memcpy(view, &length, 4);
     if (length <= 12)
-        memcpy(view + 4, p, (size_t)length);
+        memcpy(view + 4, text, (size_t)length);
     else {
-        memcpy(view + 4, p, 4);
+        memcpy(view + 4, text, 4);
         memcpy(view + 8, &buffer, 4);
         memcpy(view + 12, &offset, 4);
     }
     return 0;
 }
 
-/* The lines of a share as string views into the file's bytes, in one pass that also checks the
- * text: split at LF, one CR before each LF (and at the very end) dropped, nothing after a
- * final LF. Sets ``result`` to -2 where a NUL byte or invalid UTF-8 makes the bytes unusable,
- * -1 when memory runs out, and ``escapes`` where an ESC occurs. Eight bytes at a time: only
- * words holding LF, ESC, NUL or a byte past ASCII are looked at closer. */
-static void *split_share(void *argument)
+/* Splits [*at, limit) into lines, the current one begun at ``*line``, and checks the text: split
+ * at LF, one CR before each LF (and at the very end) dropped. Where a character runs past
+ * ``limit`` and ``more`` bytes follow it, stops there (``*at`` at the character) to go on once
+ * they are read. 0, or NO_MEMORY, or UNUSABLE at a NUL byte or invalid UTF-8; sets ``escapes``
+ * where an ESC occurs. Eight bytes at a time: only words holding LF, ESC, NUL or a byte past
+ * ASCII are looked at closer. */
+static int split_bytes(Split *split, Ptr *at, Ptr *line, Ptr limit, int more)
 {
-    Split *split = argument;
-    Ptr end = split->end, p = split->start, line = p;
-    /* Room for lines of about 64 bytes, so that the views seldom move as they grow. */
-    if (grow_lines(split, (end - p) / 64 + 1) != 0) {
-        split->result = -1;
-        return NULL;
-    }
-    while (p < end) {
+    Ptr p = *at, open = *line;
+    int result = 0;
+    split->limit = limit;
+    while (p < limit) {
         uint64_t word;
-        if (end - p >= 8) {
+        if (limit - p >= 8) {
             memcpy(&word, p, 8);
             uint64_t special = SPECIAL_IN(word);
             if (special == 0) {
@@ -1714,28 +1781,101 @@ static void *split_share(void *argument)
         }
         uint8_t c = *p;
         if (c == '\n') {
-            if (add_line(split, line, p) != 0) {
-                split->result = -1;
-                return NULL;
-            }
-            line = ++p;
+            if ((result = add_line(split, open, p)) != 0)
+                break;
+            open = ++p;
         } else if (c == 0) {
-            split->result = -2;
-            return NULL;
+            result = UNUSABLE;
+            break;
         } else if (c < 0x80) {
             split->escapes |= c == 0x1B;
             p++;
         } else {
-            int width = utf8_char(p, end);
+            int width = utf8_char(p, limit);
             if (width == 0) {
-                split->result = -2;
-                return NULL;
+                if (!more || limit - p >= 4)
+                    result = UNUSABLE;
+                break; /* else cut by ``limit``: decided once the rest is read */
             }
             p += width;
         }
     }
-    if (line < end && add_line(split, line, end) != 0)
-        split->result = -1;
+    *at = p;
+    *line = open;
+    return result;
+}
+
+/* A share of bytes already read: all its lines, the last one ending at ``end``. */
+static void *split_share(void *argument)
+{
+    Split *split = argument;
+    Ptr p = split->start, line = p;
+    /* Room for lines of about 64 bytes, so that the views seldom move as they grow. */
+    if (grow_lines(split, (split->end - p) / 64 + 1) != 0) {
+        split->result = NO_MEMORY;
+        return NULL;
+    }
+    split->result = split_bytes(split, &p, &line, split->end, 0);
+    if (split->result == 0 && line < split->end)
+        split->result = add_line(split, line, split->end);
+    return NULL;
+}
+
+/* Reads bytes [from, to) of the file into place; 0, CHANGED or READ_FAILED. */
+static int read_into(Split *split, Ptr from, Ptr to)
+{
+    while (from < to) {
+        ssize_t got = pread(split->fd, (uint8_t *)from, (size_t)(to - from),
+                            (off_t)(from - split->bytes));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            split->error = errno;
+            return READ_FAILED;
+        }
+        if (got == 0)
+            return CHANGED; /* the file shrank since its size was taken */
+        from += got;
+    }
+    return 0;
+}
+
+/* Bytes a reading share reads, and splits while they are still in the cache, at a time. */
+#define READ_CHUNK ((int64_t)1 << 18)
+
+/* A share read from the file and split as it is read: its lines from the first that begins in
+ * it (``head_end``) to the last that ends in it (the one before ``tail``); the last share's
+ * last line ends at the file's end. */
+static void *read_share(void *argument)
+{
+    Split *split = argument;
+    if (grow_lines(split, (split->end - split->start) / 64 + 1) != 0) {
+        split->result = NO_MEMORY;
+        return NULL;
+    }
+    Ptr p = split->start, line = p;
+    int skipping = split->partial;
+    for (Ptr chunk = p; chunk < split->end && split->result == 0; chunk += READ_CHUNK) {
+        Ptr limit = split->end - chunk > READ_CHUNK ? chunk + READ_CHUNK : split->end;
+        if ((split->result = read_into(split, chunk, limit)) != 0)
+            break;
+        if (skipping) {
+            /* No LF is part of a longer UTF-8 character: the bytes before it can wait. */
+            Ptr newline = memchr(p, '\n', (size_t)(limit - p));
+            if (newline == NULL) {
+                p = limit;
+                continue;
+            }
+            split->head_end = p = line = newline + 1;
+            skipping = 0;
+        }
+        split->result = split_bytes(split, &p, &line, limit, limit < split->file_end);
+    }
+    split->tail = line;
+    if (split->result == 0 && !skipping && split->end == split->file_end && line < split->end) {
+        split->result = add_line(split, line, split->end);
+        split->tail = split->end;
+    }
     return NULL;
 }
 
@@ -1746,68 +1886,157 @@ typedef struct {
     int64_t undecided;
 } Blanks;
 
-/* The lines of ``lines->bytes`` split in ``threads`` shares at once, each cut after a LF, their
- * views put end to end and their blank lines marked; 0, or the first share's failure (as
- * ``split_share``'s). */
-static int split_views(FileLines *lines, int64_t *count, int *escapes, Blanks *blanks,
-                       int threads)
+/* The parts' lines put together in order into ``lines``: views end to end, the masked texts
+ * numbered as data buffers, and the marks as bitmaps. The first part's views become the
+ * column's; the parts keep the rest to free. 0 or NO_MEMORY. */
+static int join_parts(Split **parts, int count, FileLines *lines, int64_t *total, Blanks *blanks)
 {
-    Split splits[MAX_THREADS];
-    Ptr bytes = lines->bytes, end = bytes + lines->size, start = bytes;
-    for (int t = 0; t < threads; t++) {
-        Ptr cut = t + 1 == threads ? end : bytes + lines->size * (t + 1) / threads;
-        cut = cut < start ? start : cut;
-        Ptr newline = cut < end ? memchr(cut, '\n', (size_t)(end - cut)) : NULL;
-        cut = t + 1 == threads || newline == NULL ? end : newline + 1;
-        splits[t] = (Split){.bytes = bytes, .start = start, .end = cut};
-        start = cut;
+    int64_t all = 0;
+    int masked = 0;
+    for (int k = 0; k < count; k++) {
+        all += parts[k]->count;
+        masked += parts[k]->masked.length > 0;
     }
-    in_threads(split_share, splits, sizeof *splits, threads);
-    int result = 0;
-    int64_t total = 0;
-    for (int t = 0; t < threads; t++) {
-        result = result ? result : splits[t].result;
-        total += splits[t].count;
-        *escapes |= splits[t].escapes;
-    }
-    lines->views = splits[0].views;
-    if (result == 0 && total > 0) {
-        /* The first share's views take the others', in room no larger than all of them fill
+    *total = all;
+    lines->views = parts[0]->views;
+    parts[0]->views = NULL;
+    lines->masked = calloc((size_t)masked + 1, sizeof *lines->masked);
+    lines->sizes = calloc((size_t)masked + 1, sizeof *lines->sizes);
+    lines->buffers = calloc((size_t)masked + 4, sizeof *lines->buffers);
+    blanks->values = calloc((size_t)(all + 7) / 8 + 1, 1);
+    blanks->validity = calloc((size_t)(all + 7) / 8 + 1, 1);
+    blanks->spaced = calloc((size_t)(all + 7) / 8 + 1, 1);
+    if (!lines->masked || !lines->sizes || !lines->buffers || !blanks->values ||
+        !blanks->validity || !blanks->spaced)
+        return NO_MEMORY;
+    if (all > 0) {
+        /* The first part's views take the others', in room no larger than all of them fill
          * (the reserve was for lines of 64 bytes). */
-        uint8_t *all = realloc(lines->views, 16 * (size_t)total);
-        if (all != NULL)
-            lines->views = all;
-        else if (total > splits[0].count)
-            result = -1;
-        int64_t at = splits[0].count;
-        for (int t = 1; result == 0 && t < threads; t++) {
-            if (splits[t].count > 0) /* an empty share has no views at all */
-                memcpy(lines->views + 16 * at, splits[t].views, 16 * (size_t)splits[t].count);
-            at += splits[t].count;
-        }
+        uint8_t *views = realloc(lines->views, 16 * (size_t)all);
+        if (views != NULL)
+            lines->views = views;
+        else if (all > parts[0]->count)
+            return NO_MEMORY;
     }
-    if (result == 0) {
-        blanks->values = calloc((size_t)(total + 7) / 8 + 1, 1);
-        blanks->validity = calloc((size_t)(total + 7) / 8 + 1, 1);
-        blanks->spaced = calloc((size_t)(total + 7) / 8 + 1, 1);
-        result = blanks->values && blanks->validity && blanks->spaced ? 0 : -1;
-    }
+    lines->data = 1;
     int64_t i = 0;
-    for (int t = 0; result == 0 && t < threads; t++)
-        for (int64_t k = 0; k < splits[t].count; k++, i++) {
-            uint8_t mark = splits[t].marks[k], blank = mark & 3;
+    for (int k = 0; k < count; k++) {
+        Split *part = parts[k];
+        uint8_t *views = lines->views + 16 * i;
+        if (k > 0 && part->count > 0) /* an empty part may have no views at all */
+            memcpy(views, part->views, 16 * (size_t)part->count);
+        if (part->masked.length > 0) {
+            int32_t buffer = lines->data;
+            for (int64_t v = 0; v < part->count; v++) {
+                int32_t length, own;
+                memcpy(&length, views + 16 * v, 4);
+                memcpy(&own, views + 16 * v + 8, 4);
+                if (length > 12 && own == 1)
+                    memcpy(views + 16 * v + 8, &buffer, 4);
+            }
+            lines->sizes[buffer] = part->masked.length;
+            lines->masked[buffer - 1] = part->masked.data;
+            part->masked.data = NULL;
+            lines->data++;
+        }
+        for (int64_t v = 0; v < part->count; v++, i++) {
+            uint8_t mark = part->marks[v], blank = mark & 3;
             blanks->values[i >> 3] |= (uint8_t)((blank == BLANK) << (i & 7));
             blanks->validity[i >> 3] |= (uint8_t)((blank != UNDECIDED) << (i & 7));
             blanks->spaced[i >> 3] |= (uint8_t)(((mark & SPACED) != 0) << (i & 7));
             blanks->undecided += blank == UNDECIDED;
         }
-    for (int t = 0; t < threads; t++) {
-        if (t > 0)
-            free(splits[t].views);
-        free(splits[t].marks);
     }
-    *count = total;
+    return 0;
+}
+
+static void free_parts(Split *parts, int count)
+{
+    for (int k = 0; k < count; k++) {
+        free(parts[k].views);
+        free(parts[k].marks);
+        free(parts[k].masked.data);
+    }
+}
+
+/* A share's first fields: the bytes [start, end) of the file [bytes, file_end). */
+static Split new_share(Ptr bytes, Ptr file_end, Ptr start, Ptr end, int64_t redact_limit)
+{
+    return (Split){.bytes = bytes, .file_end = file_end, .start = start, .end = end,
+                   .redact_limit = redact_limit, .fd = -1};
+}
+
+/* The first failure of the parts, by weight: a failed read or a changed file before the
+ * rest, since the bytes after them were never read. */
+static int first_failure(const Split *parts, int count, int *error)
+{
+    int result = 0;
+    for (int k = 0; k < count; k++) {
+        if (parts[k].result == READ_FAILED || parts[k].result == CHANGED) {
+            *error = parts[k].error;
+            return parts[k].result;
+        }
+        result = result ? result : parts[k].result;
+    }
     return result;
+}
+
+/* The file ``fd`` of ``size`` bytes read into ``bytes`` and split in ``threads`` shares at once,
+ * each read by its own thread and split as it is read; the lines that run from one share into
+ * the next (the seams) are split after. The parts, in order, in ``order``. */
+static int read_and_split(int fd, uint8_t *bytes, int64_t size, int threads,
+                          int64_t redact_limit, Split *shares, Split *seams, Split **order,
+                          int *parts, int *error)
+{
+    Ptr end = bytes + size;
+    for (int t = 0; t < threads; t++) {
+        shares[t] = new_share(bytes, end, bytes + size * t / threads,
+                              bytes + size * (t + 1) / threads, redact_limit);
+        shares[t].fd = fd;
+        shares[t].partial = t > 0;
+    }
+    in_threads(read_share, shares, sizeof *shares, threads);
+    int result = first_failure(shares, threads, error);
+    Ptr cursor = bytes;
+    int count = 0, seam = 0;
+    for (int t = 0; result == 0 && t <= threads; t++) {
+        Ptr from = t == threads ? end : t == 0 ? bytes : shares[t].head_end;
+        if (from == NULL)
+            continue; /* no line begins in this share: all of it is a seam's */
+        if (cursor < from) {
+            seams[seam] = new_share(bytes, end, cursor, from, redact_limit);
+            order[count++] = &seams[seam];
+            split_share(&seams[seam]);
+            result = seams[seam++].result;
+        }
+        if (t < threads) {
+            order[count++] = &shares[t];
+            cursor = shares[t].tail;
+        }
+    }
+    *parts = count;
+    return result;
+}
+
+/* The bytes of ``lines`` (read whole) split in ``threads`` shares at once, each cut after a
+ * LF. */
+static int split_read(uint8_t *bytes, int64_t size, int threads, int64_t redact_limit,
+                      Split *shares, Split **order, int *parts)
+{
+    Ptr end = bytes + size, start = bytes;
+    for (int t = 0; t < threads; t++) {
+        Ptr cut = t + 1 == threads ? end : bytes + size * (t + 1) / threads;
+        cut = cut < start ? start : cut;
+        Ptr newline = cut < end ? memchr(cut, '\n', (size_t)(end - cut)) : NULL;
+        cut = t + 1 == threads || newline == NULL ? end : newline + 1;
+        shares[t] = new_share(bytes, end, start, cut, redact_limit);
+        order[t] = &shares[t];
+        start = cut;
+    }
+    in_threads(split_share, shares, sizeof *shares, threads);
+    *parts = threads;
+    int error = 0;
+    return first_failure(shares, threads, &error);
 }
 
 /* What split_file hands back: the lines' column takes ``lines`` and the other columns the
@@ -1844,8 +2073,10 @@ static int build_split(int index, struct ArrowArray *column, const char **format
     lines->buffers[0] = NULL;
     lines->buffers[1] = lines->views;
     lines->buffers[2] = lines->bytes;
-    lines->buffers[3] = &lines->size;
-    *column = (struct ArrowArray){.length = built->count, .n_buffers = 4,
+    for (int k = 1; k < lines->data; k++)
+        lines->buffers[2 + k] = lines->masked[k - 1];
+    lines->buffers[2 + lines->data] = lines->sizes;
+    *column = (struct ArrowArray){.length = built->count, .n_buffers = 3 + lines->data,
                                   .buffers = lines->buffers, .release = release_file_lines,
                                   .private_data = lines};
     *format = "vu";
@@ -1853,21 +2084,59 @@ static int build_split(int index, struct ArrowArray *column, const char **format
     return 0;
 }
 
-/* split_file(path, threads) -> ((schema capsule, array capsule), size, has_escapes) or None
+/* Reads the whole of ``file`` (its size, where known, in ``capacity``) into ``*bytes``; the
+ * bytes read, or -1 with ``*error`` set. Past ``limit`` bytes it stops: the file is too large. */
+static int64_t read_whole(FILE *file, int64_t capacity, int64_t limit, uint8_t **bytes, int *error)
+{
+    int64_t size = 0;
+    *bytes = large_buffer((size_t)capacity);
+    if (*bytes == NULL) {
+        *error = ENOMEM;
+        return -1;
+    }
+    for (;;) {
+        if (size == capacity) {
+            if (capacity == limit)
+                return size; /* too large */
+            capacity = 2 * capacity < limit ? 2 * capacity : limit;
+            uint8_t *grown = realloc(*bytes, (size_t)capacity);
+            if (grown == NULL) {
+                *error = ENOMEM;
+                return -1;
+            }
+            *bytes = grown;
+        }
+        size_t got = fread(*bytes + size, 1, (size_t)(capacity - size), file);
+        size += (int64_t)got;
+        if (got == 0) {
+            if (ferror(file)) {
+                *error = errno ? errno : EIO;
+                return -1;
+            }
+            return size;
+        }
+    }
+}
+
+/* split_file(path, threads, redact_limit) -> ((schema capsule, array capsule), size,
+ *                                              has_escapes) or None
  *
  * The lines of the UTF-8 file at ``path`` as a struct array: ``line``, a string view column
  * over the file's bytes, read once and never copied, ``blank``, whether the line is only white
  * space (null where a character past ASCII leaves it to the caller), and ``spaced``, whether it
- * may end in white space (false only where it does not); the bytes read, and
- * whether they hold an escape (ESC, which opens ANSI colours). Split in ``threads`` threads.
- * None where the file is empty, over 2 GiB, holds a NUL byte or is not valid UTF-8: the caller
- * reads those its own way. Raises OSError when the file cannot be read.
+ * may end in white space (false only where it does not); the bytes read, and whether they hold
+ * an escape (ESC, which opens ANSI colours). Lines of at most ``redact_limit`` bytes have their
+ * secrets masked (the rules of analyzer/redact.py), in views of their own; -1 masks none.
+ * Split in ``threads`` threads, each reading its share of a regular file. None where the file
+ * is empty, over 2 GiB, holds a NUL byte or is not valid UTF-8: the caller reads those its own
+ * way. Raises OSError when the file cannot be read.
  */
 static PyObject *split_file(PyObject *self, PyObject *args)
 {
     PyObject *argument, *encoded;
     int threads;
-    if (!PyArg_ParseTuple(args, "Oi", &argument, &threads))
+    long long redact_limit;
+    if (!PyArg_ParseTuple(args, "OiL", &argument, &threads, &redact_limit))
         return NULL;
     threads = thread_count(threads);
     if (!PyUnicode_FSConverter(argument, &encoded))
@@ -1879,88 +2148,89 @@ static PyObject *split_file(PyObject *self, PyObject *args)
         return NULL;
     }
     Py_DECREF(encoded);
-    /* Read to the end, whatever size the file had a moment ago; past 2 GiB a view cannot
-     * point into the bytes, and the caller reads the file its own way. */
+    /* Past 2 GiB a view cannot point into the bytes: the caller reads the file its own way. */
     struct stat info;
-    int64_t size = 0, capacity = 1 << 16, limit = (int64_t)INT32_MAX + 1;
-    if (fstat(fileno(file), &info) == 0 && info.st_size > 0) {
-        if (S_ISREG(info.st_mode) && info.st_size >= limit) {
-            fclose(file); /* too large: not worth reading to find out */
-            Py_RETURN_NONE;
-        }
-        capacity = info.st_size < limit ? (int64_t)info.st_size + 1 : limit;
-    }
-    uint8_t *bytes = large_buffer((size_t)capacity);
-    if (bytes == NULL) {
-        fclose(file);
-        return PyErr_NoMemory();
-    }
-    int failed = 0;
-    Py_BEGIN_ALLOW_THREADS
-    while (!failed) {
-        if (size == capacity) {
-            if (capacity == limit)
-                break; /* too large */
-            capacity = 2 * capacity < limit ? 2 * capacity : limit;
-            uint8_t *grown = realloc(bytes, (size_t)capacity);
-            if (grown == NULL) {
-                failed = ENOMEM;
-                break;
-            }
-            bytes = grown;
-        }
-        size_t got = fread(bytes + size, 1, (size_t)(capacity - size), file);
-        size += (int64_t)got;
-        if (got == 0) {
-            failed = ferror(file) ? (errno ? errno : EIO) : 0;
-            break;
-        }
-    }
-    fclose(file);
-    Py_END_ALLOW_THREADS
-    if (failed) {
-        free(bytes);
-        errno = failed;
-        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, argument);
-    }
-    FileLines *lines = calloc(1, sizeof *lines);
-    int64_t count = 0;
-    int escapes = 0, split = -1;
-    Blanks blanks = {0};
-    if (lines) {
-        lines->bytes = bytes;
-        lines->size = size;
-        Py_BEGIN_ALLOW_THREADS
-        split = size > 0 && size < limit
-                    ? split_views(lines, &count, &escapes, &blanks, threads)
-                    : -2;
-        Py_END_ALLOW_THREADS
-    }
-    if (split != 0) {
-        if (lines)
-            free(lines->views);
-        free(lines);
-        free(bytes);
-        free(blanks.values);
-        free(blanks.validity);
-        free(blanks.spaced);
-        if (split == -1)
-            return PyErr_NoMemory();
+    int64_t size = 0, known = 0, limit = (int64_t)INT32_MAX + 1;
+    int regular = fstat(fileno(file), &info) == 0 && S_ISREG(info.st_mode);
+    if (regular && info.st_size >= limit) {
+        fclose(file); /* too large: not worth reading to find out */
         Py_RETURN_NONE;
     }
-    SplitFile built = {lines, &blanks, count};
-    PyObject *result = export_struct(3, SPLIT_NAMES, build_split, &built, count, 1);
-    if (built.lines) { /* not taken by a column */
-        free(lines->views);
-        free(lines);
-        free(bytes);
+    if (regular)
+        known = info.st_size;
+    Split shares[MAX_THREADS], seams[MAX_THREADS + 1], *order[2 * MAX_THREADS + 1];
+    memset(shares, 0, sizeof shares);
+    memset(seams, 0, sizeof seams);
+    int parts = 0, error = 0, escapes = 0, result = CHANGED;
+    uint8_t *bytes = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    /* A regular file of known size: each thread reads its own share. */
+    if (known > 0 && (bytes = large_buffer((size_t)known + 1)) != NULL) {
+        size = known;
+        result = read_and_split(fileno(file), bytes, size, threads, redact_limit, shares, seams,
+                                order, &parts, &error);
+        uint8_t probe;
+        if (result == 0 && pread(fileno(file), &probe, 1, (off_t)size) > 0)
+            result = CHANGED; /* it grew since its size was taken */
     }
-    free(blanks.values); /* NULL where the column took them */
+    /* Anything else, or a file that changed while it was read: read to the end, whatever size
+     * it has by then, and split what was read. */
+    if (result == CHANGED) {
+        free_parts(shares, MAX_THREADS);
+        free_parts(seams, MAX_THREADS + 1);
+        memset(shares, 0, sizeof shares);
+        memset(seams, 0, sizeof seams);
+        free(bytes);
+        rewind(file);
+        size = read_whole(file, known > 0 ? known + 1 : 1 << 16, limit, &bytes, &error);
+        result = size < 0 ? (error == ENOMEM ? NO_MEMORY : READ_FAILED)
+                 : size == 0 || size >= limit ? UNUSABLE
+                                              : split_read(bytes, size, threads, redact_limit,
+                                                           shares, order, &parts);
+    }
+    Py_END_ALLOW_THREADS
+    fclose(file);
+    FileLines *lines = NULL;
+    Blanks blanks = {0};
+    int64_t count = 0;
+    if (result == 0) {
+        lines = calloc(1, sizeof *lines);
+        result = lines == NULL ? NO_MEMORY : 0;
+    }
+    if (result == 0) {
+        lines->bytes = bytes;
+        bytes = NULL;
+        result = join_parts(order, parts, lines, &count, &blanks);
+        if (result == 0)
+            lines->sizes[0] = size;
+        for (int k = 0; k < parts; k++)
+            escapes |= order[k]->escapes;
+    }
+    free_parts(shares, MAX_THREADS);
+    free_parts(seams, MAX_THREADS + 1);
+    free(bytes);
+    PyObject *found = NULL;
+    if (result == 0) {
+        SplitFile built = {lines, &blanks, count};
+        found = export_struct(3, SPLIT_NAMES, build_split, &built, count, 1);
+        if (built.lines == NULL)
+            lines = NULL; /* the column owns them */
+    }
+    free_file_lines(lines);
+    free(blanks.values); /* NULL where a column took them */
     free(blanks.validity);
     free(blanks.spaced);
-    if (result == NULL)
+    if (result == READ_FAILED) {
+        errno = error;
+        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, argument);
+    }
+    if (result == NO_MEMORY)
+        return PyErr_NoMemory();
+    if (result != 0)
+        Py_RETURN_NONE;
+    if (found == NULL)
         return NULL;
-    return Py_BuildValue("(NLO)", result, (long long)size, escapes ? Py_True : Py_False);
+    return Py_BuildValue("(NLO)", found, (long long)size, escapes ? Py_True : Py_False);
 }
 
 static PyMethodDef methods[] = {

@@ -92,18 +92,22 @@ def naive_iso(texts: pl.Series) -> pl.DataFrame:
     return pl.Series(_Exported(exported)).struct.unnest()
 
 
-def split_file(path: Path, threads: int | None = None) -> tuple[pl.DataFrame, int, bool] | None:
+def split_file(
+    path: Path, threads: int | None = None, redact_up_to: int | None = None
+) -> tuple[pl.DataFrame, int, bool] | None:
     """The lines of the UTF-8 file at ``path`` (column ``line``, views over its bytes read once,
     and ``blank``, whether a line is only white space, null where a character past ASCII leaves
     that to the patterns), the bytes read, and whether they hold an escape; None where the file
     is empty, over 2 GiB, holds a NUL byte or is not valid UTF-8. Raises ``OSError`` when it
     cannot be read.
 
-    The bytes are split in ``threads`` threads, by default as many as its size is worth."""
+    Lines of at most ``redact_up_to`` bytes come with their secrets masked, as ``secrets``
+    masks them. The bytes are read and split in ``threads`` threads, by default as many as the
+    file's size is worth."""
     assert compiled is not None
     if threads is None:
         threads = min(usable_cores(), 1 + path.stat().st_size // MIN_BYTES_PER_THREAD)
-    found = compiled.split_file(path, threads)
+    found = compiled.split_file(path, threads, -1 if redact_up_to is None else redact_up_to)
     if found is None:
         return None
     exported, size, has_escapes = found

@@ -69,32 +69,37 @@ class FileText:
     """A file's lines with its size and whether it holds an escape (ANSI colours). Where the
     lines were split by the compiled scan, ``blank`` says which lines are only white space
     (null where a character past ASCII leaves it open) and ``spaced`` which may end in white
-    space (false only where they do not)."""
+    space (false only where they do not), and ``redacted_up_to`` that the lines of at most
+    that many bytes have their secrets masked already."""
 
     decoded: Lines
     size: int
     has_escapes: bool
     blank: pl.Series | None = None
     spaced: pl.Series | None = None
+    redacted_up_to: int | None = None
 
 
-def read_file(path: Path) -> FileText:
+def read_file(path: Path, redact_up_to: int | None = None) -> FileText:
     """``read_lines`` of the file at ``path``. Raises ``OSError`` when it cannot be read.
 
     A UTF-8 file without BOM or NUL bytes, the usual log, is split by the compiled scan
-    (``parsers/_scan.c``) into views over its bytes, read once: no Python bytes, no copy.
+    (``parsers/_scan.c``) into views over its bytes, read once: no Python bytes, no copy. The
+    scan masks the secrets of the lines of at most ``redact_up_to`` bytes as it splits them,
+    while they are in the cache, and the result says so.
     """
     if scan.compiled is not None:
         # Opened twice, for the sample and then whole: intake hands over regular files only
         # (a pipe's sample would be lost to the second read).
         with path.open("rb") as handle:
             sample = handle.read(SAMPLE_BYTES)
-        found = scan.split_file(path) if guess_encoding(sample) == ("utf-8", 0) else None
+        utf8 = guess_encoding(sample) == ("utf-8", 0)
+        found = scan.split_file(path, redact_up_to=redact_up_to) if utf8 else None
         if found is not None:
             split, size, has_escapes = found
             lines = Lines(split.get_column("line"), "utf-8", False, 0)
             blank, spaced = split.get_column("blank"), split.get_column("spaced")
-            return FileText(lines, size, has_escapes, blank, spaced)
+            return FileText(lines, size, has_escapes, blank, spaced, redact_up_to)
     data = path.read_bytes()
     return FileText(read_lines(data), len(data), b"\x1b" in data)
 

@@ -81,7 +81,8 @@ def parse_log(
     note = stage or (lambda _: None)
     note("decoding")
     try:
-        text = read_file(path)
+        # The split masks secrets as it reads; the lines too long for it are masked once cut.
+        text = read_file(path, limits.max_line_chars if redact else None)
     except OSError as exc:
         raise ParseError(display, exc.strerror or str(exc)) from exc
     decoded = text.decoded
@@ -121,6 +122,11 @@ def _number_lines(
     )
     # Bytes bound characters from above, so only suspects are measured in characters.
     suspects = frame.filter(pl.col("raw").str.len_bytes() > limits.max_line_chars)
+    # Lines the split masked already are not masked again.
+    unmasked = None
+    if text.redacted_up_to is not None:
+        unmasked = frame.filter(pl.col("raw").str.len_bytes() > text.redacted_up_to)
+        unmasked = unmasked.get_column("line_no") - 1
     long_lines = suspects.filter(pl.col("raw").str.len_chars() > limits.max_line_chars)
     for line_no, length in long_lines.select("line_no", pl.col("raw").str.len_chars()).iter_rows():
         report.error(
@@ -131,8 +137,12 @@ def _number_lines(
         cut = long_lines.get_column("line_no") - 1
         if blank is not None and spaced is not None:  # a cut line may now end in, or be, space
             blank, spaced = blank.clone().scatter(cut, None), spaced.clone().scatter(cut, True)
-    if redact:
+    if redact and unmasked is None:
         frame = frame.with_columns(redact_series(frame.get_column("raw")))
+    elif redact and unmasked is not None and not unmasked.is_empty():
+        raw = frame.get_column("raw")
+        masked = redact_series(raw.gather(unmasked))
+        frame = frame.with_columns(raw.clone().scatter(unmasked, masked))
     report.details["lines"] = frame.height
     if has_escapes or blank is None or spaced is None:
         clean = pl.col("raw").str.replace_all(ANSI, "") if has_escapes else pl.col("raw")

@@ -157,6 +157,19 @@ def test_huge_line_is_cut_and_reported(write_file: Write, utc_context: TimeConte
     assert "cut to 1000" in report.errors[0]["reason"]
 
 
+def test_secrets_are_masked_in_lines_cut_to_length(
+    write_file: Write, utc_context: TimeContext
+) -> None:
+    # The split masks the lines it keeps whole; a line cut to length is masked as cut.
+    text = ELECTRON.format(1, "token=" + "s" * 80) + "\n" + ELECTRON.format(2, "pwd=abc ok")
+    events, report = parse(write_file("cut.log", text), utc_context, LogLimits(max_line_chars=60))
+    assert events["event.original"].to_list() == [
+        ELECTRON.format(1, "token=<redacted>")[:60],
+        ELECTRON.format(2, "pwd=<redacted> ok"),
+    ]
+    assert "cut to 60" in report.errors[0]["reason"]
+
+
 def test_a_line_cut_to_white_space_is_blank(write_file: Write, utc_context: TimeContext) -> None:
     # Blank as cut, not as written: the split marks it filled, the cut leaves only spaces.
     text = ELECTRON.format(1, "first") + "\n" + " " * 60 + "tail\n" + ELECTRON.format(2, "y")

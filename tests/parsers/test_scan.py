@@ -10,6 +10,9 @@ and mutations of them, random Unicode, the bundled samples and every corpus log.
 
 from __future__ import annotations
 
+import os
+import random
+import threading
 import time
 from pathlib import Path
 
@@ -429,6 +432,84 @@ def test_files_split_alike(pieces: list[bytes], tmp_path_factory: pytest.TempPat
             continue
         assert found is not None
         assert found[0].equals(alone[0]) and found[1:] == alone[1:]
+
+
+SECRET_FILE_PIECES = st.sampled_from(
+    [
+        b"token=abc123 ", b"Authorization: Bearer eyJhbGciOi.x.y", b"?code=12&state=zz",
+        "pwd=中文 ".encode(), b"TOKEN", b"=", b"sid:", b"cookie: a=b; c=d",
+    ]
+)  # fmt: skip
+
+
+def split_masked_alike(path: Path, limit: int) -> None:
+    """Split with secrets masked in 1, 2, 3 and 7 threads: the lines of at most ``limit`` bytes
+    as the redaction patterns mask them, the others as written, and the same marks."""
+    for threads in (1, 2, 3, 7):
+        plain = scan.split_file(path, threads)
+        found = scan.split_file(path, threads, redact_up_to=limit)
+        if plain is None:
+            assert found is None
+            continue
+        assert found is not None and found[1:] == plain[1:]
+        lines = plain[0].get_column("line")
+        scan.compiled = None
+        try:
+            masked = redact_series(lines)
+        finally:
+            scan.compiled = COMPILED
+        expected = pl.select(
+            pl.when(lines.str.len_bytes() <= limit).then(masked).otherwise(lines)
+        ).to_series()
+        assert found[0].get_column("line").to_list() == expected.to_list()
+        assert found[0].drop("line").equals(plain[0].drop("line"))
+
+
+@SAME
+@given(pieces=st.lists(FILE_PIECES | SECRET_FILE_PIECES, max_size=40), limit=st.integers(0, 80))
+def test_files_split_and_masked_alike(
+    pieces: list[bytes], limit: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = tmp_path_factory.mktemp("masked") / "f.log"
+    path.write_bytes(b"".join(pieces))
+    split_masked_alike(path, limit)
+
+
+def test_large_files_are_read_in_shares_and_chunks_alike(tmp_path: Path) -> None:
+    """Files past the 256 KiB a thread reads at a time: characters cut by a chunk's or a share's
+    end, a line longer than a whole share, secrets on either side of a cut."""
+    rng = random.Random(5)
+    words = ["plain", "中文", "é", "token=abc", "state=xyz", "\r", "  ", "code=12", "x" * 40]
+    lines = [" ".join(rng.choices(words, k=rng.randrange(0, 30))) for _ in range(12_000)]
+    body = "\n".join(lines).replace("\\r", "\r").encode()
+    chunk = 1 << 18
+    for at in (chunk - 2, chunk - 1, chunk):  # a three-byte character across the first cut
+        data = bytearray(body)
+        data[at : at + 3] = "中".encode()
+        data[len(data) // 2 : len(data) // 2 + 300_000] = b"token=" + b"y" * 299_994  # no LF
+        path = tmp_path / f"large{at}.log"
+        path.write_bytes(bytes(data))
+        assert read_file(path).decoded.lines.to_list() == read_lines(bytes(data)).lines.to_list()
+        split_masked_alike(path, 1 << 20)
+    data[chunk + 5] = 0xFF  # invalid UTF-8 past the first chunk: no thread count takes it
+    path.write_bytes(bytes(data))
+    assert all(scan.split_file(path, threads) is None for threads in (1, 2, 3, 7))
+
+
+def test_a_pipe_is_read_to_its_end(tmp_path: Path) -> None:
+    """A file whose size is not known beforehand is read whole, then split."""
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    data = b"one token=abc\ntwo\r\n" * 50_000
+    writer = threading.Thread(target=path.write_bytes, args=(data,))
+    writer.start()
+    try:
+        found = scan.split_file(path, 2, redact_up_to=100)
+    finally:
+        writer.join()
+    assert found is not None
+    assert found[1] == len(data)
+    assert found[0].get_column("line").to_list() == ["one token=<redacted>", "two"] * 50_000
 
 
 def test_a_plain_utf8_file_is_split_by_the_compiled_scan(tmp_path: Path) -> None:
