@@ -123,10 +123,10 @@ def _number_lines(
     # Bytes bound characters from above, so only suspects are measured in characters.
     suspects = frame.filter(pl.col("raw").str.len_bytes() > limits.max_line_chars)
     # Lines the split masked already are not masked again.
-    unmasked = None
+    unmasked: pl.Series | None = None
     if text.redacted_up_to is not None:
-        unmasked = frame.filter(pl.col("raw").str.len_bytes() > text.redacted_up_to)
-        unmasked = unmasked.get_column("line_no") - 1
+        longer = pl.col("raw").str.len_bytes() > text.redacted_up_to
+        unmasked = frame.filter(longer).get_column("line_no") - 1
     long_lines = suspects.filter(pl.col("raw").str.len_chars() > limits.max_line_chars)
     for line_no, length in long_lines.select("line_no", pl.col("raw").str.len_chars()).iter_rows():
         report.error(
