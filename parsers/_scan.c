@@ -16,6 +16,9 @@
 #define _GNU_SOURCE /* memmem */
 #include <Python.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -1056,7 +1059,7 @@ static const char *const GATE[] = {
 /* The two letters each gate word opens with. */
 #define GATE_OPENINGS "to" "se" "pa" "pw" "ti" "si" "sk" "ap" "co" "st" "au" "be" "ey"
 
-static Words GATE_WORDS = {GATE, sizeof GATE / sizeof *GATE, {{0}}, 0};
+static Words GATE_WORDS = {.words = GATE, .count = sizeof GATE / sizeof *GATE};
 
 /* Where the first gate word in ``[p, end)`` starts; ``end`` if none. Found by byte shuffles
  * where the processor has them (``find_word``); otherwise sixteen places at a time
@@ -2233,12 +2236,135 @@ static PyObject *split_file(PyObject *self, PyObject *args)
     return Py_BuildValue("(NLO)", found, (long long)size, escapes ? Py_True : Py_False);
 }
 
+/* ------------------------------------------------------------------------ distinct values */
+
+/* A distinct text and the code it was given. */
+typedef struct {
+    Text text;
+    uint64_t hash;
+    uint32_t code, used;
+} Slot;
+
+static uint64_t text_hash(Text text)
+{
+    uint64_t hash = 0x9E3779B97F4A7C15ULL ^ (uint64_t)text.length;
+    for (int64_t i = 0; i < text.length; i++)
+        hash = (hash ^ text.data[i]) * 0x100000001B3ULL;
+    return hash ^ (hash >> 29);
+}
+
+static const char *const CODE_NAMES[] = {"code"};
+
+static int build_codes(int index, struct ArrowArray *column, const char **format,
+                       const void *context)
+{
+    (void)index;
+    Stamps *codes = (Stamps *)context; /* values, validity, nulls and count: as stamps keep them */
+    *format = "I";
+    if (build_fixed(column, codes->micros, codes->valid, codes->nulls, codes->count) != 0)
+        return -1;
+    codes->micros = NULL;
+    codes->valid = NULL;
+    return 0;
+}
+
+/* codes(stream, most) -> ((schema capsule, array capsule), firsts) or None
+ *
+ * Every text's code (uint32, null for a null text) and, for each code, the row where its text
+ * first occurs: text i is text firsts[code[i]]. None where there are more than ``most``
+ * distinct texts, which are then better told apart some other way.
+ */
+static PyObject *codes(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *capsule;
+    int most;
+    if (!PyArg_ParseTuple(args, "Oi", &capsule, &most))
+        return NULL;
+    Input input;
+    if (open_input(capsule, &input) != 0)
+        return NULL;
+    int64_t count = input.count, slots = 16;
+    while (slots < 2 * (int64_t)(most > 0 ? most : 1))
+        slots *= 2;
+    Slot *table = calloc((size_t)slots, sizeof *table);
+    int64_t *firsts = malloc(sizeof *firsts * (size_t)(most > 0 ? most : 1));
+    /* The codes are 32-bit, kept in the int64 room a Stamps has: half of it is used. */
+    Stamps found = {malloc(sizeof(uint32_t) * (size_t)(count + 1)),
+                    calloc((size_t)(count + 7) / 8 + 1, 1), NULL, 0, count};
+    int distinct = 0, over = 0;
+    PyObject *result = NULL;
+    if (!table || !firsts || !found.micros || !found.valid) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    uint32_t *code = (uint32_t *)found.micros;
+    Py_BEGIN_ALLOW_THREADS
+    for (int64_t i = 0; i < count && !over; i++) {
+        Text text = input.rows[i];
+        code[i] = 0;
+        if (text.length < 0) {
+            found.nulls++;
+            continue;
+        }
+        found.valid[i >> 3] |= (uint8_t)(1 << (i & 7));
+        uint64_t hash = text_hash(text);
+        int64_t at = (int64_t)(hash & (uint64_t)(slots - 1));
+        for (;; at = (at + 1) & (slots - 1)) {
+            Slot *slot = &table[at];
+            if (!slot->used) {
+                if (distinct == most) {
+                    over = 1;
+                    break;
+                }
+                *slot = (Slot){text, hash, (uint32_t)distinct, 1};
+                firsts[distinct++] = i;
+                code[i] = slot->code;
+                break;
+            }
+            if (slot->hash == hash && slot->text.length == text.length &&
+                memcmp(slot->text.data, text.data, (size_t)text.length) == 0) {
+                code[i] = slot->code;
+                break;
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (over) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    PyObject *first_rows = PyList_New(distinct);
+    for (int k = 0; first_rows && k < distinct; k++) {
+        PyObject *row = PyLong_FromLongLong((long long)firsts[k]);
+        if (row == NULL)
+            Py_CLEAR(first_rows);
+        else
+            PyList_SET_ITEM(first_rows, k, row);
+    }
+    PyObject *column = first_rows ? export_struct(1, CODE_NAMES, build_codes, &found, count, 1)
+                                  : NULL;
+    result = column ? Py_BuildValue("(NN)", column, first_rows) : NULL;
+    if (result == NULL) {
+        Py_XDECREF(column);
+        Py_XDECREF(first_rows);
+    }
+done:
+    free(table);
+    free(firsts);
+    free(found.micros);
+    free(found.valid);
+    release_input(&input);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"fields", fields, METH_VARARGS,
      "Every text's fields, as an Arrow struct array (capsule pair)."},
     {"redact", redact, METH_O, "The texts that held secrets, masked (Arrow capsule pair)."},
     {"naive_iso", naive_iso, METH_VARARGS,
      "Naive ISO 8601 stamps as microseconds (Arrow capsule pair)."},
+    {"codes", codes, METH_VARARGS, "Every text's code among the distinct texts (Arrow capsule pair)."},
     {"split_file", split_file, METH_VARARGS,
      "A UTF-8 file's lines, read once (Arrow capsule pair)."},
     {NULL, NULL, 0, NULL},
@@ -2251,6 +2377,13 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__scan(void)
 {
+#ifdef M_TRIM_THRESHOLD
+    /* The scans allocate and free columns of tens of megabytes, file after file: glibc would
+     * give each back to the kernel (past 128 KiB, or at the top of the heap) and take it again,
+     * zeroed page by page, for the next. Up to its largest (32 MiB) they are kept for reuse. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
     set_sets();
     set_key_pairs();
     set_words(&GATE_WORDS);

@@ -28,7 +28,7 @@ try:
 except ImportError:  # installed without a C compiler or without libpcre2-dev
     pcre = None  # type: ignore[assignment]
 
-__all__ = ["claim", "compiled", "fields", "naive_iso", "pcre", "secrets", "split_file"]
+__all__ = ["claim", "codes", "compiled", "fields", "naive_iso", "pcre", "secrets", "split_file"]
 
 # Below this many texts, or bytes of a file, a thread costs more than it saves.
 MIN_TEXTS_PER_THREAD = 20_000
@@ -112,6 +112,19 @@ def split_file(
         return None
     exported, size, has_escapes = found
     return pl.Series(_Exported(exported)).struct.unnest(), size, has_escapes
+
+
+def codes(texts: pl.Series, most: int) -> tuple[pl.Series, pl.Series] | None:
+    """Each text's code (UInt32, null for null) and, by code, the row where that text first
+    occurs: ``texts`` is ``texts.gather(firsts).gather(code)``. None where more than ``most``
+    texts are distinct."""
+    assert compiled is not None
+    found = compiled.codes(texts.__arrow_c_stream__(), most)
+    if found is None:
+        return None
+    exported, firsts = found
+    code = pl.Series(_Exported(exported)).struct.field("code")
+    return code, pl.Series(firsts, dtype=pl.UInt32)
 
 
 def secrets(texts: pl.Series) -> pl.Series:

@@ -41,6 +41,8 @@ from parsers.logs.timestamps import LAYOUTS, TimeContext, parse_timestamps
 from parsers.text import FileText, read_file
 
 SAMPLE_LINES = 4000
+# Distinct values past which converting each once is no longer worth telling them apart first.
+_FEW = 4096
 _TAILS = ("(?P<message>.*)$", "(?P<rest>.*)$")
 # What a record may carry from its format's groups or its JSON keys.
 _RECORD_FIELDS = tuple(
@@ -583,9 +585,17 @@ def _message_is_tail(fmt: LogFormat) -> bool:
 
 
 def _by_value(column: pl.Series, convert: Callable[[pl.Series], pl.Series]) -> pl.Series:
-    """``convert(column)``, converting each distinct value once (a few levels over many rows)."""
-    distinct = column.unique()
-    return column.replace_strict(distinct, convert(distinct), default=None)
+    """``convert(column)``, converting each distinct value once (a few levels over many rows).
+
+    The compiled scan tells the values apart in one pass, where they are few; polars hashes
+    them twice, to find them and to replace them.
+    """
+    found = scan.codes(column, _FEW) if scan.compiled is not None else None
+    if found is None:
+        distinct = column.unique()
+        return column.replace_strict(distinct, convert(distinct), default=None)
+    code, firsts = found
+    return convert(column.gather(firsts)).gather(code)
 
 
 def _layouts_for(counts: dict[str, int]) -> list[str] | None:

@@ -25,7 +25,7 @@ from analyzer.redact import redact_series
 from parsers import scan
 from parsers.logs import fields
 from parsers.logs.formats import BY_NAME, FORMATS
-from parsers.logs.parser import head_groups, head_pattern
+from parsers.logs.parser import _by_value, head_groups, head_pattern
 from parsers.logs.timestamps import _naive_iso, _naive_iso_patterns
 from parsers.text import read_file, read_lines
 from tests.parsers.test_log_fuzz import (
@@ -395,6 +395,41 @@ def test_naive_iso_edges(stamp: str) -> None:
 
 # Bytes a file's split turns on: line ends, NUL, ESC, and UTF-8 whole, cut, overlong, surrogate
 # and past U+10FFFF; plus the BOMs that send a file down the decoding path.
+@SAME
+@given(texts=st.lists(st.sampled_from(["", "a", "A", "中", "x" * 13, "x" * 14]) | st.none()
+                      | st.text(alphabet=ALPHABET, max_size=20), max_size=60),
+       most=st.integers(1, 8))  # fmt: skip
+def test_values_are_told_apart_alike(texts: list[str | None], most: int) -> None:
+    series = pl.Series("t", texts, dtype=pl.String)
+    found = scan.codes(series, most)
+    distinct = series.drop_nulls().unique(maintain_order=True)
+    if distinct.len() > most:
+        assert found is None
+        return
+    assert found is not None
+    code, firsts = found
+    assert firsts.len() == distinct.len() and series.gather(firsts).to_list() == distinct.to_list()
+    assert series.gather(firsts).gather(code).to_list() == texts
+    assert code.is_null().to_list() == series.is_null().to_list()
+
+
+def test_distinct_values_are_converted_once() -> None:
+    levels = pl.Series("level", ["Info", None, "WARN", "info", "Info"] * 1000)
+    seen: list[int] = []
+
+    def lower(values: pl.Series) -> pl.Series:
+        seen.append(values.len())
+        return values.str.to_lowercase()
+
+    assert _by_value(levels, lower).to_list() == ["info", None, "warn", "info", "info"] * 1000
+    assert seen == [3]
+    scan.compiled = None
+    try:
+        assert _by_value(levels, lower).to_list() == levels.str.to_lowercase().to_list()
+    finally:
+        scan.compiled = COMPILED
+
+
 FILE_PIECES = st.sampled_from(
     [
         b"\n", b"\r", b"\r\n", b"\x00", b"\x1b[31m", b"plain text ", b"0123456789abc",
