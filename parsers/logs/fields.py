@@ -108,6 +108,8 @@ def fill_fields(frame: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
     filled = pl.concat([frame.lazy(), found.rename(names).lazy()], how="horizontal").with_columns(
         _domain=domain, _path=path
     )
+    # In a text log the columns are all null: nothing in them to keep.
+    empty = {name for name in frame.columns if frame.get_column(name).null_count() == frame.height}
     return (
         _fill(
             filled,
@@ -121,6 +123,7 @@ def fill_fields(frame: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
                 "related.ip": found_col["ip"],
                 "http.request.id": found_col["request"],
             },
+            empty,
         )
         .drop("_domain", "_path", *names.values())
         .collect(engine="in-memory")
@@ -140,9 +143,10 @@ def _url_domain(url: pl.Expr) -> pl.Expr:
     return pl.coalesce(pl.when(userinfo).then(url).str.extract(URL_DOMAIN, 1), plain)
 
 
-def _fill(frame: pl.LazyFrame, found: dict[str, pl.Expr]) -> pl.LazyFrame:
-    """Set each column to its found value where it is still null."""
-    present = frame.collect_schema().names()
+def _fill(frame: pl.LazyFrame, found: dict[str, pl.Expr], empty: set[str]) -> pl.LazyFrame:
+    """Set each column to its found value where it is still null; a column ``empty`` (all
+    null) takes the found values as they are, not copied into it."""
+    present = set(frame.collect_schema().names()) - empty
     return frame.with_columns(
         (pl.coalesce(pl.col(name), expr) if name in present else expr).alias(name)
         for name, expr in found.items()

@@ -389,23 +389,21 @@ def _assemble_records(frame: pl.DataFrame, report: SourceReport, limits: LogLimi
     is_start = pl.col("format").is_not_null()
     frame = frame.with_columns(after_start=is_start.cum_max())
     # A line with no record above it stands alone; so does one past the continuation cap.
-    standalone = ~pl.col("after_start") & ~pl.col("blank")
-    frame = frame.with_columns(_record=(is_start | standalone).cum_sum())
+    opens = is_start | (~pl.col("after_start") & ~pl.col("blank"))
     # Position within the record: this line's index less the index of the record's first line.
     index = pl.int_range(pl.len())
-    first = pl.when(is_start | standalone).then(index).forward_fill()
+    first = pl.when(opens).then(index).forward_fill()
     frame = frame.with_columns(_overflow=(index - first) >= limits.max_record_lines)
     overflow = int(frame["_overflow"].sum())
     if overflow:
-        frame = frame.with_columns(
-            _record=(is_start | standalone | (pl.col("_overflow") & ~pl.col("blank"))).cum_sum()
-        )
+        opens |= pl.col("_overflow") & ~pl.col("blank")
         report.error(
             None,
             f"{overflow} line(s) past the {limits.max_record_lines}-line record "
             "cap kept as separate raw events",
             skipped=False,
         )
+    frame = frame.with_columns(_record=opens.cum_sum())
     unrecognised = frame.filter(
         pl.col("format").is_null()
         & ~pl.col("blank")
@@ -418,9 +416,12 @@ def _assemble_records(frame: pl.DataFrame, report: SourceReport, limits: LogLimi
     # Blank lines before any content belong to no record (record 0).
     record = pl.col("_record")
     first_line = (record > 0) & (record != record.shift(1).fill_null(0))
-    heads = frame.filter(first_line).drop("blank", "after_start", "_overflow")
+    parts = frame.select(head=first_line, tail=(record > 0) & ~first_line)
+    heads = frame.filter(parts.get_column("head")).drop("blank", "after_start", "_overflow")
+    # The continuation lines are few: only they are joined, from a frame of what they need.
     tails = (
-        frame.filter((record > 0) & ~first_line)
+        frame.select("_record", "line", "raw")
+        .filter(parts.get_column("tail"))
         .group_by("_record", maintain_order=True)
         .agg(continuation=pl.col("line").str.join("\n"), raw_rest=pl.col("raw").str.join("\n"))
     )
@@ -506,6 +507,9 @@ def _record_events(
         _level=_by_value(
             records.get_column("level"), lambda v: v.str.to_lowercase().replace(LEVELS)
         ),
+        _logger=_by_value(
+            records.get_column("logger"), lambda v: v.str.strip_chars().replace("", None)
+        ),
     )
     events = records.lazy().select(
         "@timestamp",
@@ -517,7 +521,7 @@ def _record_events(
             "_level",
             severity.replace_strict(SYSLOG_SEVERITY, default=None, return_dtype=pl.String),
         ).alias("log.level"),
-        pl.col("logger").str.strip_chars().replace("", None).alias("log.logger"),
+        pl.col("_logger").alias("log.logger"),
         pl.col("host").alias("host.hostname"),
         _integer(pl.col("pid")).alias("process.pid"),
         _integer(pl.col("tid")).alias("process.thread.id"),
