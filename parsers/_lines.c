@@ -18,6 +18,7 @@
 #include <pcre2.h>
 
 #include "_arrow.h"
+#include "_stamps.h"
 
 /* PCRE2 sees at most this much of a line: a head (stamp, level, tag) ends well before it. A line
  * whose head runs on is polars'. The cap bounds what a lazy repeat before white space can cost
@@ -32,7 +33,9 @@
 typedef struct {
     int count;
     uint32_t *numbers;
-    const char **names; /* point into the pattern's name table, then "_tail", "_undecided" */
+    const char **names; /* point into the pattern's name table, then "_tail", "_undecided" and
+                         * "_naive" */
+    int stamp;          /* the group named "ts", whose naive ISO stamps are read; -1: none */
 } Groups;
 
 static int named_groups(const pcre2_code *code, Groups *groups)
@@ -44,7 +47,7 @@ static int named_groups(const pcre2_code *code, Groups *groups)
     pcre2_pattern_info(code, PCRE2_INFO_NAMETABLE, &table);
     groups->count = (int)count;
     groups->numbers = malloc(sizeof *groups->numbers * (count + 1));
-    groups->names = malloc(sizeof *groups->names * (count + 2));
+    groups->names = malloc(sizeof *groups->names * (count + 3));
     if (!groups->numbers || !groups->names)
         return -1;
     /* The table is sorted by name; the columns follow the groups' order in the pattern, as
@@ -63,6 +66,11 @@ static int named_groups(const pcre2_code *code, Groups *groups)
     }
     groups->names[count] = "_tail";
     groups->names[count + 1] = "_undecided";
+    groups->names[count + 2] = "_naive";
+    groups->stamp = -1;
+    for (uint32_t i = 0; i < count; i++)
+        if (strcmp(groups->names[i], "ts") == 0)
+            groups->stamp = (int)i;
     return 0;
 }
 
@@ -98,6 +106,8 @@ typedef struct {
     const Lines *lines;
     Borrowed **columns; /* each named group, then the tail */
     uint8_t *undecided; /* bitmap: lines left to polars */
+    int64_t *micros;    /* the "ts" group read as a naive ISO stamp, where ``read`` says */
+    uint8_t *read;
     int64_t first, last;
     int failed; /* a PCRE2 error code, or -1 out of memory */
     int64_t failed_row;
@@ -158,6 +168,14 @@ static void *match_share(void *argument)
         int32_t start = tail_start(line, spans[0], spans[1]);
         put_cut(share->columns[groups->count], share->lines, i, start,
                 (int32_t)line.length - start);
+        /* The stamp is read while the line is in the cache: the common shape here, the others
+         * by the patterns of parsers/logs/timestamps.py. */
+        uint32_t stamp = groups->stamp >= 0 ? groups->numbers[groups->stamp] : 0;
+        share->micros[i] = 0;
+        if (groups->stamp >= 0 && (int)stamp < found && spans[2 * stamp] != PCRE2_UNSET &&
+            naive_stamp(line.data + spans[2 * stamp], (int64_t)(spans[2 * stamp + 1] - spans[2 * stamp]),
+                        &share->micros[i]) == STAMP_READ)
+            share->read[i >> 3] |= (uint8_t)(1 << (i & 7));
     }
 done:
     pcre2_match_data_free(match);
@@ -179,14 +197,26 @@ static int match_all(Share *shares, int threads)
 typedef struct {
     Lines *lines;
     Borrowed **columns;
-    int width; /* string columns; then the undecided bitmap */
+    int width; /* string columns; then the undecided bitmap, and the stamps read */
     uint8_t **undecided;
+    int64_t **micros;
+    uint8_t **read;
+    int64_t unread;
 } Claimed;
 
 static int export_column(int index, struct ArrowArray *column, const char **format,
                          const void *context)
 {
     const Claimed *claimed = context;
+    if (index == claimed->width + 1) {
+        *format = "tsu:";
+        if (build_fixed(column, *claimed->micros, *claimed->read, claimed->unread,
+                        claimed->lines->input.count) != 0)
+            return -1;
+        *claimed->micros = NULL; /* the array owns them now */
+        *claimed->read = NULL;
+        return 0;
+    }
     if (index == claimed->width) {
         *format = "b";
         if (build_fixed(column, *claimed->undecided, NULL, 0, claimed->lines->input.count) != 0)
@@ -204,8 +234,10 @@ static int export_column(int index, struct ArrowArray *column, const char **form
  *
  * ``stream`` is an "arrow_array_stream" capsule of string views (a polars String Series).
  * Returns a struct array with one row per line: each named group of ``pattern`` (null where
- * the line did not match or the group took no part) and ``_tail``, the line without the
- * matched text in front (null where it did not match). Raises ValueError when PCRE2 cannot
+ * the line did not match or the group took no part), ``_tail``, the line without the matched
+ * text in front (null where it did not match), ``_undecided``, the lines left to polars, and
+ * where the pattern has a group "ts", ``_naive``: that group read as a naive ISO 8601 stamp
+ * (microseconds, no zone; null where it is not one). Raises ValueError when PCRE2 cannot
  * take the pattern or gives up on a line; the caller then uses the polars pass.
  */
 static PyObject *claim(PyObject *self, PyObject *args)
@@ -247,7 +279,8 @@ static PyObject *claim(PyObject *self, PyObject *args)
     pcre2_pattern_info(code, PCRE2_INFO_ALLOPTIONS, &options);
     Groups groups = {0};
     Borrowed **columns = NULL;
-    uint8_t *undecided = NULL;
+    uint8_t *undecided = NULL, *read = NULL;
+    int64_t *micros = NULL;
     int width = 0;
     PyObject *result = NULL;
     Lines *lines = NULL;
@@ -261,7 +294,9 @@ static PyObject *claim(PyObject *self, PyObject *args)
     int64_t count = lines->input.count;
     columns = calloc((size_t)width, sizeof *columns);
     undecided = calloc((size_t)(count + 7) / 8 + 1, 1);
-    int missing = columns == NULL || undecided == NULL;
+    read = calloc((size_t)(count + 7) / 8 + 1, 1);
+    micros = calloc((size_t)count + 1, sizeof *micros);
+    int missing = columns == NULL || undecided == NULL || read == NULL || micros == NULL;
     for (int c = 0; !missing && c < width; c++)
         missing = (columns[c] = new_borrowed(lines)) == NULL;
     if (missing) {
@@ -271,7 +306,7 @@ static PyObject *claim(PyObject *self, PyObject *args)
     Share shares[MAX_THREADS];
     for (int s = 0; s < threads; s++)
         shares[s] = (Share){code, jit, (options & PCRE2_ANCHORED) != 0, &groups, lines, columns,
-                            undecided, share_start(count, s, threads),
+                            undecided, micros, read, share_start(count, s, threads),
                             share_start(count, s + 1, threads), 0, 0};
     int failed;
     Py_BEGIN_ALLOW_THREADS
@@ -288,14 +323,20 @@ static PyObject *claim(PyObject *self, PyObject *args)
                      (long long)shares[failed].failed_row, (const char *)why);
         goto done;
     }
-    Claimed claimed = {lines, columns, width, &undecided};
-    result = export_struct(width + 1, groups.names, export_column, &claimed, count, 1);
+    int64_t unread = count;
+    for (int64_t i = 0; i < count; i++)
+        unread -= (read[i >> 3] >> (i & 7)) & 1;
+    Claimed claimed = {lines, columns, width, &undecided, &micros, &read, unread};
+    result = export_struct(width + 1 + (groups.stamp >= 0), groups.names, export_column,
+                           &claimed, count, 1);
     done_cutting(lines);
 done:
     for (int c = 0; columns && c < width; c++)
         free_borrowed(columns[c]); /* those not handed over */
     free(columns);
     free(undecided);
+    free(read);
+    free(micros);
     if (lines)
         drop_lines(lines);
     free(groups.numbers);

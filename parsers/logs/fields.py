@@ -109,7 +109,10 @@ def fill_fields(frame: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
         _domain=domain, _path=path
     )
     # In a text log the columns are all null: nothing in them to keep.
-    empty = {name for name in frame.columns if frame.get_column(name).null_count() == frame.height}
+    nulls = frame.null_count().row(0)
+    empty = {
+        name for name, count in zip(frame.columns, nulls, strict=True) if count == frame.height
+    }
     return (
         _fill(
             filled,

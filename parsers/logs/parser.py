@@ -329,7 +329,8 @@ def _extract_regex(pending: pl.DataFrame, fmt: LogFormat) -> tuple[pl.DataFrame,
 
 def head_groups(lines: pl.Series, head: str) -> pl.LazyFrame:
     """The named groups of ``head`` in each line, ``_tail`` (the line without the matched text
-    in front) and ``_hit``; groups and tail are null where the line does not match.
+    in front) and ``_hit``; groups and tail are null where the line does not match. Where PCRE2
+    matched, ``_naive`` holds the "ts" group read as a naive ISO stamp, if it is one.
 
     PCRE2 matches where the install built ``parsers._lines``, and polars the lines PCRE2 leaves
     undecided (characters past ASCII, runaway backtracking); polars all of them otherwise.
@@ -340,10 +341,12 @@ def head_groups(lines: pl.Series, head: str) -> pl.LazyFrame:
     undecided = found.get_column("_undecided").arg_true()
     found = found.drop("_undecided")
     if not undecided.is_empty():
+        # Their stamps (``_naive``, where PCRE2 read them) are left to the timestamp patterns.
         again = _polars_head_groups(lines.gather(undecided), head).collect()
         found = found.with_columns(
             found.get_column(name).scatter(undecided, again.get_column(name))
-            for name in found.columns
+            for name in again.columns
+            if name in found.columns
         )
     return found.lazy().with_columns(_hit=pl.col("_tail").is_not_null())
 
@@ -479,7 +482,8 @@ def _record_events(
 ) -> pl.DataFrame:
     """Every column of the records' events but the fields found in their messages."""
     layouts = _layouts_for(counts)
-    times = parse_timestamps(records.get_column("ts"), context, layouts)
+    read = records.get_column("_naive") if "_naive" in records.columns else None
+    times = parse_timestamps(records.get_column("ts"), context, layouts, read)
     unparsed = records.filter(pl.col("ts").is_not_null() & times.timestamps.is_null())
     for line_no, ts in unparsed.select("line_no", "ts").head(20).iter_rows():
         report.error(line_no, f"timestamp {ts[:40]!r} not understood", skipped=False)

@@ -95,14 +95,26 @@ class TimeResult:
 
 
 def parse_timestamps(
-    texts: pl.Series, context: TimeContext, layouts: Sequence[str] | None = None
+    texts: pl.Series,
+    context: TimeContext,
+    layouts: Sequence[str] | None = None,
+    read: pl.Series | None = None,
 ) -> TimeResult:
-    """Convert timestamp texts to UTC, trying ``layouts`` (default: all) in order."""
+    """Convert timestamp texts to UTC, trying ``layouts`` (default: all) in order.
+
+    ``read`` holds the texts already read as naive ISO stamps (null where not read), as
+    ``_naive_iso`` reads them: only the others are read here.
+    """
     names = list(layouts) if layouts else list(LAYOUTS)
     size = texts.len()
     naive = pl.repeat(None, size, dtype=pl.Datetime("us"), eager=True)
-    if "iso" in names:
+    if "iso" in names and read is None:
         naive = _naive_iso(texts)
+    elif "iso" in names and read is not None:
+        unread = (read.is_null() & texts.is_not_null()).arg_true()
+        naive = read.cast(pl.Datetime("us"))
+        if not unread.is_empty():
+            naive = naive.clone().scatter(unread, _naive_iso(texts.gather(unread)))
     slow = (naive.is_null() & texts.is_not_null()).arg_true()
     offsets = pl.repeat(None, size, dtype=pl.Int32, eager=True)
     is_epoch = pl.repeat(False, size, dtype=pl.Boolean, eager=True)
