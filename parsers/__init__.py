@@ -1,0 +1,12 @@
+"""loginlens parsers: client logs, HAR, NetLog and packet captures into events.
+
+Importing the package sets polars' allocator (jemalloc) to keep freed pages for ten seconds,
+jemalloc's own default, unless the environment says otherwise: polars builds it to give them
+back sooner, and parsing a file frees and takes again column after column of tens of
+megabytes, each then faulted in and zeroed anew by the kernel. It takes effect where polars is
+imported after this package, as loginlens itself imports it.
+"""
+
+import os
+
+os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:10000,muzzy_decay_ms:10000")
