@@ -95,45 +95,56 @@ typedef struct {
     int64_t length; /* -1: null */
 } Text;
 
-/* The rows of one Arrow string array (utf8, large utf8 or utf8 view) written to ``rows``. */
-static const char *read_rows(const struct ArrowArray *array, const char *format, Text *rows)
+/* Row ``i`` of one Arrow string array (utf8, large utf8 or utf8 view) in ``*text``; returns an
+ * error text or NULL. */
+static const char *row_text(const struct ArrowArray *array, const char *format, int64_t i,
+                            Text *text)
 {
     const uint8_t *validity = array->buffers[0];
+    int64_t at = array->offset + i;
+    if (validity && !((validity[at >> 3] >> (at & 7)) & 1)) {
+        *text = (Text){NULL, -1};
+        return NULL;
+    }
+    if (format[0] == 'v') {
+        const uint8_t *view = (const uint8_t *)array->buffers[1] + 16 * at;
+        int32_t length, buffer, offset;
+        memcpy(&length, view, 4);
+        if (length < 0)
+            return "a string view of negative length";
+        if (length <= 12) {
+            *text = (Text){view + 4, length};
+            return NULL;
+        }
+        memcpy(&buffer, view + 8, 4);
+        memcpy(&offset, view + 12, 4);
+        /* Buffers: validity, views, the data buffers, then their sizes (int64). */
+        const int64_t *sizes = array->buffers[array->n_buffers - 1];
+        if (buffer < 0 || buffer + 4 > array->n_buffers || offset < 0 ||
+            (int64_t)offset + length > sizes[buffer])
+            return "a string view points outside its buffers";
+        *text = (Text){(const uint8_t *)array->buffers[2 + buffer] + offset, length};
+    } else if (format[0] == 'u') {
+        const int32_t *offsets = array->buffers[1];
+        *text = (Text){(const uint8_t *)array->buffers[2] + offsets[at],
+                       offsets[at + 1] - offsets[at]};
+    } else {
+        const int64_t *offsets = array->buffers[1];
+        *text = (Text){(const uint8_t *)array->buffers[2] + offsets[at],
+                       offsets[at + 1] - offsets[at]};
+    }
+    if (text->length > INT32_MAX)
+        return "a text of over 2 GiB";
+    return NULL;
+}
+
+/* The rows of one Arrow string array written to ``rows``. */
+static const char *read_rows(const struct ArrowArray *array, const char *format, Text *rows)
+{
     for (int64_t i = 0; i < array->length; i++) {
-        int64_t at = array->offset + i;
-        if (validity && !((validity[at >> 3] >> (at & 7)) & 1)) {
-            rows[i] = (Text){NULL, -1};
-            continue;
-        }
-        if (format[0] == 'v') {
-            const uint8_t *view = (const uint8_t *)array->buffers[1] + 16 * at;
-            int32_t length, buffer, offset;
-            memcpy(&length, view, 4);
-            if (length < 0)
-                return "a string view of negative length";
-            if (length <= 12) {
-                rows[i] = (Text){view + 4, length};
-                continue;
-            }
-            memcpy(&buffer, view + 8, 4);
-            memcpy(&offset, view + 12, 4);
-            /* Buffers: validity, views, the data buffers, then their sizes (int64). */
-            const int64_t *sizes = array->buffers[array->n_buffers - 1];
-            if (buffer < 0 || buffer + 4 > array->n_buffers || offset < 0 ||
-                (int64_t)offset + length > sizes[buffer])
-                return "a string view points outside its buffers";
-            rows[i] = (Text){(const uint8_t *)array->buffers[2 + buffer] + offset, length};
-        } else if (format[0] == 'u') {
-            const int32_t *offsets = array->buffers[1];
-            rows[i] = (Text){(const uint8_t *)array->buffers[2] + offsets[at],
-                             offsets[at + 1] - offsets[at]};
-        } else {
-            const int64_t *offsets = array->buffers[1];
-            rows[i] = (Text){(const uint8_t *)array->buffers[2] + offsets[at],
-                             offsets[at + 1] - offsets[at]};
-        }
-        if (rows[i].length > INT32_MAX)
-            return "a text of over 2 GiB";
+        const char *problem = row_text(array, format, i, &rows[i]);
+        if (problem)
+            return problem;
     }
     return NULL;
 }
@@ -199,9 +210,15 @@ static const char *read_chunks(Input *input, char *format)
     }
 }
 
+static int open_chunks(PyObject *capsule, Input *input, int with_rows);
+
 /* Opens an "arrow_array_stream" capsule of strings; on failure, sets a Python error and
  * returns -1 (``input`` is then released). */
-static int open_input(PyObject *capsule, Input *input)
+static int open_input(PyObject *capsule, Input *input) { return open_chunks(capsule, input, 1); }
+
+/* ``open_input``, with ``rows`` (a pointer to every row) only if ``with_rows``: a single pass
+ * over the rows reads them chunk by chunk with ``row_text`` instead. */
+static int open_chunks(PyObject *capsule, Input *input, int with_rows)
 {
     *input = (Input){.stream = PyCapsule_GetPointer(capsule, "arrow_array_stream")};
     if (input->stream == NULL)
@@ -212,10 +229,11 @@ static int open_input(PyObject *capsule, Input *input)
     }
     char *format = input->format;
     const char *problem = read_chunks(input, format);
-    if (!problem && (input->rows = malloc(sizeof *input->rows * (size_t)(input->count + 1))) == NULL)
+    if (!problem && with_rows &&
+        (input->rows = malloc(sizeof *input->rows * (size_t)(input->count + 1))) == NULL)
         problem = "out of memory";
     int64_t row = 0;
-    for (int64_t c = 0; !problem && c < input->chunks.count; c++) {
+    for (int64_t c = 0; !problem && with_rows && c < input->chunks.count; c++) {
         problem = read_rows(&input->chunks.items[c], format, input->rows + row);
         row += input->chunks.items[c].length;
     }

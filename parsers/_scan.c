@@ -2183,16 +2183,35 @@ static PyObject *split_file(PyObject *self, PyObject *args)
 /* A distinct text and the code it was given. */
 typedef struct {
     Text text;
-    uint64_t hash;
+    uint64_t hash, key[2]; /* ``key``: a text of at most 12 bytes, as its view holds it */
     uint32_t code, used;
 } Slot;
 
+/* A text of at most 12 bytes as its string view holds it, the bytes past it zeroed: length and
+ * bytes in two words, compared whole. */
+static void short_key(Text text, uint64_t key[2])
+{
+    uint8_t bytes[16] = {0};
+    int32_t length = (int32_t)text.length;
+    memcpy(bytes, &length, 4);
+    memcpy(bytes + 4, text.data, (size_t)text.length);
+    memcpy(key, bytes, 16);
+}
+
 static uint64_t text_hash(Text text)
 {
-    uint64_t hash = 0x9E3779B97F4A7C15ULL ^ (uint64_t)text.length;
-    for (int64_t i = 0; i < text.length; i++)
-        hash = (hash ^ text.data[i]) * 0x100000001B3ULL;
-    return hash ^ (hash >> 29);
+    uint64_t hash = 0x9E3779B97F4A7C15ULL ^ (uint64_t)text.length, word;
+    int64_t i = 0;
+    for (; i + 8 <= text.length; i += 8) {
+        memcpy(&word, text.data + i, 8);
+        hash = (hash ^ word) * 0xFF51AFD7ED558CCDULL;
+    }
+    if (i < text.length) {
+        word = 0;
+        memcpy(&word, text.data + i, (size_t)(text.length - i));
+        hash = (hash ^ word) * 0xFF51AFD7ED558CCDULL;
+    }
+    return hash ^ (hash >> 32);
 }
 
 static const char *const CODE_NAMES[] = {"code"};
@@ -2224,7 +2243,7 @@ static PyObject *codes(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "Oi", &capsule, &most))
         return NULL;
     Input input;
-    if (open_input(capsule, &input) != 0)
+    if (open_chunks(capsule, &input, 0) != 0)
         return NULL;
     int64_t count = input.count, slots = 16;
     while (slots < 2 * (int64_t)(most > 0 ? most : 1))
@@ -2235,6 +2254,7 @@ static PyObject *codes(PyObject *self, PyObject *args)
     Stamps found = {malloc(sizeof(uint32_t) * (size_t)(count + 1)),
                     calloc((size_t)(count + 7) / 8 + 1, 1), NULL, 0, count};
     int distinct = 0, over = 0;
+    const char *problem = NULL;
     PyObject *result = NULL;
     if (!table || !firsts || !found.micros || !found.valid) {
         PyErr_NoMemory();
@@ -2242,36 +2262,69 @@ static PyObject *codes(PyObject *self, PyObject *args)
     }
     uint32_t *code = (uint32_t *)found.micros;
     Py_BEGIN_ALLOW_THREADS
-    for (int64_t i = 0; i < count && !over; i++) {
-        Text text = input.rows[i];
-        code[i] = 0;
-        if (text.length < 0) {
-            found.nulls++;
-            continue;
-        }
-        found.valid[i >> 3] |= (uint8_t)(1 << (i & 7));
-        uint64_t hash = text_hash(text);
-        int64_t at = (int64_t)(hash & (uint64_t)(slots - 1));
-        for (;; at = (at + 1) & (slots - 1)) {
-            Slot *slot = &table[at];
-            if (!slot->used) {
-                if (distinct == most) {
-                    over = 1;
+    int64_t i = 0;
+    for (int64_t c = 0; c < input.chunks.count && !over && !problem; c++) {
+        const struct ArrowArray *chunk = &input.chunks.items[c];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        const uint8_t *views = input.format[0] == 'v' ? chunk->buffers[1] : NULL;
+#else
+        const uint8_t *views = NULL; /* the masks below take the view's bytes little end first */
+#endif
+        for (int64_t k = 0; k < chunk->length && !over; k++, i++) {
+            Text text;
+            uint64_t key[2] = {0, 0};
+            if (views != NULL) /* a short text's view holds it: its key without a copy */
+                memcpy(key, views + 16 * (chunk->offset + k), 16);
+            if ((problem = row_text(chunk, input.format, k, &text)) != NULL)
+                break;
+            code[i] = 0;
+            if (text.length < 0) {
+                found.nulls++;
+                continue;
+            }
+            found.valid[i >> 3] |= (uint8_t)(1 << (i & 7));
+            /* A short text (a level, a tag) is told by two words, a longer one by its bytes. */
+            uint64_t hash;
+            if (text.length <= 12) {
+                if (views == NULL)
+                    short_key(text, key);
+                else if (text.length <= 4) { /* the bytes past it in the view are zeroed */
+                    key[0] &= ~0ULL >> (8 * (4 - text.length));
+                    key[1] = 0;
+                } else
+                    key[1] &= ~0ULL >> (8 * (12 - text.length));
+                hash = (key[0] * 0xFF51AFD7ED558CCDULL) ^ (key[1] * 0xC4CEB9FE1A85EC53ULL);
+                hash ^= hash >> 32;
+            } else
+                hash = text_hash(text);
+            int64_t at = (int64_t)(hash & (uint64_t)(slots - 1));
+            for (;; at = (at + 1) & (slots - 1)) {
+                Slot *slot = &table[at];
+                if (!slot->used) {
+                    if (distinct == most) {
+                        over = 1;
+                        break;
+                    }
+                    *slot = (Slot){text, hash, {key[0], key[1]}, (uint32_t)distinct, 1};
+                    firsts[distinct++] = i;
+                    code[i] = slot->code;
                     break;
                 }
-                *slot = (Slot){text, hash, (uint32_t)distinct, 1};
-                firsts[distinct++] = i;
-                code[i] = slot->code;
-                break;
-            }
-            if (slot->hash == hash && slot->text.length == text.length &&
-                memcmp(slot->text.data, text.data, (size_t)text.length) == 0) {
-                code[i] = slot->code;
-                break;
+                if (slot->hash == hash && slot->text.length == text.length &&
+                    (text.length <= 12 ? slot->key[0] == key[0] && slot->key[1] == key[1]
+                                       : memcmp(slot->text.data, text.data,
+                                                (size_t)text.length) == 0)) {
+                    code[i] = slot->code;
+                    break;
+                }
             }
         }
     }
     Py_END_ALLOW_THREADS
+    if (problem) {
+        PyErr_SetString(PyExc_ValueError, problem);
+        goto done;
+    }
     if (over) {
         result = Py_NewRef(Py_None);
         goto done;
