@@ -1205,53 +1205,44 @@ static int redact_text(Ptr text, Ptr end, Buffer *out)
 
 /* ------------------------------------------------------------------------ entry points */
 
-/* The fields found so far: each a column of views into the texts, but the host and the URL's
- * domain, lower-cased (in ASCII) into columns of their own when exported, which ``folded``
- * says where to find; ``wide`` marks domains holding a character past ASCII. */
+/* The fields found so far: each a column of views into the texts; ``fold`` marks the hosts
+ * and the URLs' domains (bitmaps) that are not in lower case already. */
 typedef struct {
     Lines *texts;
-    Borrowed *columns[FIELDS]; /* NULL for folded fields, and once exported */
-    Span *folded[FIELDS];      /* NULL for the others */
-    uint8_t *wide;             /* a bitmap */
+    Borrowed *columns[FIELDS]; /* NULL once exported */
+    uint8_t *fold[2];          /* hosts, domains */
 } Found;
 
-static const char *const FOUND_NAMES[FIELDS + 1] = {
-    "url", "domain", "path", "code", "message", "host", "ip", "request", "wide_domain",
+static const char *const FOUND_NAMES[FIELDS + 2] = {
+    "url", "domain", "path", "code", "message", "host", "ip", "request", "fold_host",
+    "fold_domain",
 };
-
-typedef struct {
-    const Found *found;
-    int field;
-} FoldedColumn;
-
-static Text folded_value(const void *source, int64_t row)
-{
-    const FoldedColumn *column = source;
-    Span at = column->found->folded[column->field][row];
-    if (at.length < 0)
-        return (Text){NULL, -1};
-    return (Text){column->found->texts->input.rows[row].data + at.start, at.length};
-}
 
 static int build_field(int index, struct ArrowArray *column, const char **format,
                        const void *context)
 {
     Found *found = (Found *)context;
     int64_t count = found->texts->input.count;
-    if (index == FIELDS) {
+    if (index >= FIELDS) {
         *format = "b";
-        if (build_fixed(column, found->wide, NULL, 0, count) != 0)
+        if (build_fixed(column, found->fold[index - FIELDS], NULL, 0, count) != 0)
             return -1;
-        found->wide = NULL; /* the array owns it now */
+        found->fold[index - FIELDS] = NULL; /* the array owns it now */
         return 0;
-    }
-    if (found->folded[index] != NULL) {
-        FoldedColumn source = {found, index};
-        return build_strings(column, format, folded_value, &source, count, 1);
     }
     *format = "vu";
     export_borrowed(column, found->columns[index], found->texts);
     found->columns[index] = NULL; /* the array owns it now */
+    return 0;
+}
+
+/* Whether [p, end) holds an upper-case ASCII letter or a byte past ASCII: a text lower-casing
+ * would change, or might. */
+static int to_fold(Ptr p, Ptr end)
+{
+    for (; p < end; p++)
+        if ((unsigned)(*p - 'A') < 26 || *p >= 0x80)
+            return 1;
     return 0;
 }
 
@@ -1265,23 +1256,22 @@ static void *scan_share(void *argument)
 {
     const FieldShare *share = argument;
     Found *found = share->found;
+    static const int FOLDED[2] = {HOST, DOMAIN};
     for (int64_t i = share->first; i < share->last; i++) {
         Span at[FIELDS];
         const Text row = found->texts->input.rows[i];
-        if (row.length >= 0)
-            scan(row.data, row.data + row.length, at);
-        else
-            for (int f = 0; f < FIELDS; f++)
-                at[f] = (Span){0, -1};
+        if (row.length < 0)
+            continue;
+        scan(row.data, row.data + row.length, at);
         for (int f = 0; f < FIELDS; f++)
-            if (found->folded[f] != NULL)
-                found->folded[f][i] = at[f];
-            else if (at[f].length >= 0)
+            if (at[f].length >= 0)
                 put_cut(found->columns[f], found->texts, i, at[f].start, at[f].length);
-        Span domain = at[DOMAIN];
-        if (domain.length > 0 && !all_ascii(row.data + domain.start,
-                                            row.data + domain.start + domain.length))
-            found->wide[i >> 3] |= (uint8_t)(1 << (i & 7));
+        for (int k = 0; k < 2; k++) {
+            Span value = at[FOLDED[k]];
+            if (value.length > 0 &&
+                to_fold(row.data + value.start, row.data + value.start + value.length))
+                found->fold[k][i >> 3] |= (uint8_t)(1 << (i & 7));
+        }
     }
     return NULL;
 }
@@ -1290,11 +1280,11 @@ static void *scan_share(void *argument)
  *
  * ``stream`` is an "arrow_array_stream" capsule of string views (a polars String Series).
  * Returns a struct array with one row per text and the string fields url, domain, path, code,
- * message, host, ip and request (null where not found), and ``wide_domain``, whether the
- * domain holds a character past ASCII; the texts scanned in ``threads`` threads at once. The
- * host and domain are lower-cased in ASCII; the other fields point into the texts' own
- * buffers. Raises ValueError where the texts are not string views or lie past 2 GiB of their
- * buffers.
+ * message, host, ip and request (null where not found), each a view into the texts' own
+ * buffers; and ``fold_host`` and ``fold_domain``, where the host or domain is not in lower
+ * case already (an upper-case letter, or a character past ASCII): the caller lower-cases
+ * those. The texts are scanned in ``threads`` threads at once. Raises ValueError where the
+ * texts are not string views or lie past 2 GiB of their buffers.
  */
 static PyObject *fields(PyObject *self, PyObject *args)
 {
@@ -1307,13 +1297,11 @@ static PyObject *fields(PyObject *self, PyObject *args)
     if (found.texts == NULL)
         return NULL;
     int64_t count = found.texts->input.count;
-    found.wide = calloc((size_t)(count + 7) / 8 + 1, 1);
-    int missing = found.wide == NULL;
+    found.fold[0] = calloc((size_t)(count + 7) / 8 + 1, 1);
+    found.fold[1] = calloc((size_t)(count + 7) / 8 + 1, 1);
+    int missing = found.fold[0] == NULL || found.fold[1] == NULL;
     for (int f = 0; f < FIELDS && !missing; f++)
-        if (f == HOST || f == DOMAIN)
-            missing = (found.folded[f] = malloc(sizeof(Span) * (size_t)(count + 1))) == NULL;
-        else
-            missing = (found.columns[f] = new_borrowed(found.texts)) == NULL;
+        missing = (found.columns[f] = new_borrowed(found.texts)) == NULL;
     PyObject *result = NULL;
     if (missing)
         PyErr_NoMemory();
@@ -1325,13 +1313,12 @@ static PyObject *fields(PyObject *self, PyObject *args)
         Py_BEGIN_ALLOW_THREADS
         in_threads(scan_share, shares, sizeof *shares, threads);
         Py_END_ALLOW_THREADS
-        result = export_struct(FIELDS + 1, FOUND_NAMES, build_field, &found, count, threads);
+        result = export_struct(FIELDS + 2, FOUND_NAMES, build_field, &found, count, threads);
     }
-    for (int f = 0; f < FIELDS; f++) {
+    for (int f = 0; f < FIELDS; f++)
         free_borrowed(found.columns[f]); /* those not handed over */
-        free(found.folded[f]);
-    }
-    free(found.wide);
+    free(found.fold[0]);
+    free(found.fold[1]);
     done_cutting(found.texts);
     drop_lines(found.texts); /* the columns hold it as long as they need it */
     return result;

@@ -75,13 +75,14 @@ def fields(messages: pl.Series) -> pl.DataFrame:
     assert compiled is not None
     exported = compiled.fields(messages.__arrow_c_stream__(), _threads(messages))
     found = pl.Series(_Exported(exported)).struct.unnest()
-    # The scan lower-cases ASCII letters; the few domains past ASCII are polars' to finish.
-    wide = found.get_column("wide_domain").arg_true()
-    found = found.drop("wide_domain")
-    if wide.is_empty():
-        return found
-    domain = found.get_column("domain")
-    return found.with_columns(domain.scatter(wide, domain.gather(wide).str.to_lowercase()))
+    # Hosts and domains come as written: the few not in lower case already are lower-cased here.
+    folded = []
+    for name in ("host", "domain"):
+        rows = found.get_column(f"fold_{name}").arg_true()
+        if not rows.is_empty():
+            column = found.get_column(name)
+            folded.append(column.scatter(rows, column.gather(rows).str.to_lowercase()))
+    return found.drop("fold_host", "fold_domain").with_columns(folded)
 
 
 def naive_iso(texts: pl.Series) -> pl.DataFrame:
