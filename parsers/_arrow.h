@@ -592,6 +592,9 @@ static void release_borrowed(struct ArrowArray *array)
     array->release = NULL;
 }
 
+/* A column of views for ``lines``, all null, whose views are left for the caller to set: it
+ * must ``put_cut`` or ``put_null`` every row (in the threads that scan them, not zeroed here
+ * all at once before). */
 static Borrowed *new_borrowed(const Lines *lines)
 {
     int64_t count = lines->input.count;
@@ -599,7 +602,7 @@ static Borrowed *new_borrowed(const Lines *lines)
     if (column == NULL)
         return NULL;
     column->validity = calloc((size_t)(count + 7) / 8 + 1, 1);
-    column->views = calloc((size_t)count + 1, 16);
+    column->views = malloc(16 * ((size_t)count + 1));
     column->buffers = malloc(sizeof(void *) * (size_t)(lines->buffers + 3));
     if (!column->validity || !column->views || !column->buffers) {
         free_borrowed(column);
@@ -607,6 +610,9 @@ static Borrowed *new_borrowed(const Lines *lines)
     }
     return column;
 }
+
+/* Row ``i`` of ``column`` null (its view zeroed, as polars keeps a null's). */
+static void put_null(Borrowed *column, int64_t i) { memset(column->views + 16 * i, 0, 16); }
 
 /* Row ``i`` of ``column``: bytes [start, start + length) of line ``i``, not copied (a view
  * holds up to 12 bytes itself; a longer cut lies in a longer line, in the line's buffer).
@@ -617,6 +623,7 @@ static void put_cut(Borrowed *column, const Lines *lines, int64_t i, int32_t sta
     uint8_t *view = column->views + 16 * i;
     const uint8_t *bytes = lines->input.rows[i].data + start;
     column->validity[i >> 3] |= (uint8_t)(1 << (i & 7));
+    memset(view, 0, 16);
     memcpy(view, &length, 4);
     if (length <= 12) {
         memcpy(view + 4, bytes, (size_t)length);

@@ -130,6 +130,8 @@ static void *match_share(void *argument)
     pcre2_set_match_limit(context, MATCH_STEPS);
     for (int64_t i = share->first; i < share->last; i++) {
         const Text line = share->lines->input.rows[i];
+        for (int c = 0; c <= groups->count; c++) /* null, but where matched below */
+            put_null(share->columns[c], i);
         if (line.length < 0)
             continue;
         /* Up to the first byte past ASCII (so a whole UTF-8 prefix) and HEAD_BYTES: where the

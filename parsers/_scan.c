@@ -1260,12 +1260,18 @@ static void *scan_share(void *argument)
     for (int64_t i = share->first; i < share->last; i++) {
         Span at[FIELDS];
         const Text row = found->texts->input.rows[i];
-        if (row.length < 0)
-            continue;
-        scan(row.data, row.data + row.length, at);
+        if (row.length >= 0)
+            scan(row.data, row.data + row.length, at);
+        else
+            for (int f = 0; f < FIELDS; f++)
+                at[f] = (Span){0, -1};
         for (int f = 0; f < FIELDS; f++)
             if (at[f].length >= 0)
                 put_cut(found->columns[f], found->texts, i, at[f].start, at[f].length);
+            else
+                put_null(found->columns[f], i);
+        if (row.length < 0)
+            continue;
         for (int k = 0; k < 2; k++) {
             Span value = at[FOLDED[k]];
             if (value.length > 0 &&
