@@ -421,12 +421,14 @@ def _assemble_records(frame: pl.DataFrame, report: SourceReport, limits: LogLimi
     first_line = (record > 0) & (record != record.shift(1).fill_null(0))
     parts = frame.select(head=first_line, tail=(record > 0) & ~first_line)
     heads = frame.filter(parts.get_column("head")).drop("blank", "after_start", "_overflow")
-    # The continuation lines are few: only they are joined, from a frame of what they need.
+    # The continuation lines are few: only they are joined, from a frame of what they need, as
+    # lists (str.join per group is several times slower).
     tails = (
         frame.select("_record", "line", "raw")
         .filter(parts.get_column("tail"))
         .group_by("_record", maintain_order=True)
-        .agg(continuation=pl.col("line").str.join("\n"), raw_rest=pl.col("raw").str.join("\n"))
+        .agg(continuation="line", raw_rest="raw")
+        .with_columns(pl.col("continuation", "raw_rest").list.join("\n"))
     )
     if tails.height:
         report.details["multiline_records"] = tails.height
