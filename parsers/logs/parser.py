@@ -162,7 +162,7 @@ def _number_lines(
 def detect_formats(lines: pl.Series) -> list[tuple[LogFormat, float]]:
     """Score every format on a sample of non-blank lines; best first, generic always last."""
     # Thin the lines before testing them for blanks: the sample is all that is scored.
-    sample = lines.gather_every(max(1, lines.len() // (2 * SAMPLE_LINES)))
+    sample = lines.gather_every(max(1, lines.len() // SAMPLE_LINES))
     sample = sample.filter(sample.str.strip_chars() != "")
     if sample.is_empty():
         return [(GENERIC, 0.0)]
@@ -262,8 +262,12 @@ def _place(claims: pl.DataFrame, found: pl.DataFrame, line_no: pl.Series) -> pl.
             line_no - 1, pl.int_range(found.height, dtype=pl.UInt32, eager=True)
         )
         found = found.select(pl.all().gather(position))
+    # Nothing claimed yet (the first format's lines): the values are taken as they are.
+    empty = claims.get_column("format").null_count() == claims.height
     return claims.with_columns(
-        pl.coalesce(claims.get_column(name), values) if name in claims.columns else values
+        pl.coalesce(claims.get_column(name), values)
+        if name in claims.columns and not empty
+        else values
         for name, values in found.to_dict().items()
     )
 
