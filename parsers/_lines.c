@@ -358,4 +358,14 @@ static struct PyModuleDef module = {
     methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__lines(void) { return PyModule_Create(&module); }
+/* Bumped whenever claim's arguments or results change (parsers/scan.py). */
+#define LINES_INTERFACE 2
+
+PyMODINIT_FUNC PyInit__lines(void)
+{
+    PyObject *created = PyModule_Create(&module);
+    /* What parsers/scan.py checks: a module left from an older build is not used. */
+    if (created != NULL && PyModule_AddIntConstant(created, "INTERFACE", LINES_INTERFACE) != 0)
+        Py_CLEAR(created);
+    return created;
+}

@@ -1,1 +1,3 @@
+INTERFACE: int
+
 def claim(stream: object, pattern: str, threads: int, /) -> tuple[object, object]: ...

@@ -38,6 +38,9 @@
 #include "_arrow.h"
 #include "_stamps.h"
 
+/* Bumped whenever an entry point's arguments or results change (parsers/scan.py). */
+#define SCAN_INTERFACE 2
+
 /* ------------------------------------------------------------------------ characters */
 
 #define ONES 0x0101010101010101ULL
@@ -2375,5 +2378,9 @@ PyMODINIT_FUNC PyInit__scan(void)
     set_sets();
     set_key_pairs();
     set_words(&GATE_WORDS);
-    return PyModule_Create(&module);
+    PyObject *created = PyModule_Create(&module);
+    /* What parsers/scan.py checks: a module left from an older build is not used. */
+    if (created != NULL && PyModule_AddIntConstant(created, "INTERFACE", SCAN_INTERFACE) != 0)
+        Py_CLEAR(created);
+    return created;
 }

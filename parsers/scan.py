@@ -19,6 +19,11 @@ import polars as pl
 
 from parsers.frames import usable_cores
 
+# The interfaces of the modules this code calls: a module left from an older build (an
+# editable install whose rebuild failed) is not used, and the polars twins run instead.
+SCAN_INTERFACE = 2
+LINES_INTERFACE = 2
+
 try:
     from parsers import _scan as compiled
 except ImportError:  # installed without a C compiler
@@ -26,6 +31,10 @@ except ImportError:  # installed without a C compiler
 try:
     from parsers import _lines as pcre
 except ImportError:  # installed without a C compiler or without libpcre2-dev
+    pcre = None  # type: ignore[assignment]
+if getattr(compiled, "INTERFACE", None) != SCAN_INTERFACE:
+    compiled = None  # type: ignore[assignment]
+if getattr(pcre, "INTERFACE", None) != LINES_INTERFACE:
     pcre = None  # type: ignore[assignment]
 
 __all__ = ["claim", "codes", "compiled", "fields", "naive_iso", "pcre", "secrets", "split_file"]

@@ -10,10 +10,12 @@ and mutations of them, random Unicode, the bundled samples and every corpus log.
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
 import threading
 import time
+import types
 from pathlib import Path
 
 import polars as pl
@@ -145,6 +147,23 @@ def test_the_install_built_the_scans() -> None:
     # libpcre2-dev) still works; CI has both, so a build that silently failed shows here.
     assert COMPILED is not None
     assert PCRE is not None
+
+
+def test_a_module_from_an_older_build_is_not_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An editable install whose rebuild failed keeps the old module; its entry points may take
+    # other arguments, so the polars twins run instead.
+    import parsers
+
+    stale = types.ModuleType("stale")
+    monkeypatch.setattr(parsers, "_scan", stale, raising=False)
+    monkeypatch.setattr(parsers, "_lines", stale, raising=False)
+    try:
+        reloaded = importlib.reload(scan)
+        assert reloaded.compiled is None and reloaded.pcre is None
+    finally:
+        monkeypatch.undo()
+        importlib.reload(scan)
+    assert scan.compiled is COMPILED and scan.pcre is PCRE
 
 
 @SAME
