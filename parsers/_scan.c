@@ -39,7 +39,7 @@
 #include "_stamps.h"
 
 /* Bumped whenever an entry point's arguments or results change (parsers/scan.py). */
-#define SCAN_INTERFACE 2
+#define SCAN_INTERFACE 3
 
 /* ------------------------------------------------------------------------ characters */
 
@@ -1620,7 +1620,7 @@ typedef struct {
     Ptr tail;               /* where its last line, running on past ``end``, begins */
 } Split;
 
-enum { FILLED, BLANK, UNDECIDED, SPACED = 4 };
+enum { FILLED, BLANK, UNDECIDED, SPACED = 4, MASKED = 8 };
 
 static int ascii_white(uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
@@ -1678,6 +1678,7 @@ static int add_line(Split *split, Ptr p, Ptr stop)
             length = (int32_t)(split->masked.length - before);
             offset = (int32_t)before;
             buffer = 1;
+            split->marks[split->count] |= MASKED;
             if (length <= 12) /* the view holds it */
                 split->masked.length = before;
         }
@@ -1821,9 +1822,10 @@ static void *read_share(void *argument)
 }
 
 /* Whether each line is blank: ``values`` true where it is, ``validity`` false where
- * UNDECIDED; and whether it may end in white space (``spaced``). Bitmaps, malloc'd. */
+ * UNDECIDED; whether it may end in white space (``spaced``); whether its secrets were masked
+ * (``masked``). Bitmaps, malloc'd. */
 typedef struct {
-    uint8_t *values, *validity, *spaced;
+    uint8_t *values, *validity, *spaced, *masked;
     int64_t undecided;
 } Blanks;
 
@@ -1847,8 +1849,9 @@ static int join_parts(Split **parts, int count, FileLines *lines, int64_t *total
     blanks->values = calloc((size_t)(all + 7) / 8 + 1, 1);
     blanks->validity = calloc((size_t)(all + 7) / 8 + 1, 1);
     blanks->spaced = calloc((size_t)(all + 7) / 8 + 1, 1);
+    blanks->masked = calloc((size_t)(all + 7) / 8 + 1, 1);
     if (!lines->masked || !lines->sizes || !lines->buffers || !blanks->values ||
-        !blanks->validity || !blanks->spaced)
+        !blanks->validity || !blanks->spaced || !blanks->masked)
         return NO_MEMORY;
     if (all > 0) {
         /* The first part's views take the others', in room no larger than all of them fill
@@ -1885,6 +1888,7 @@ static int join_parts(Split **parts, int count, FileLines *lines, int64_t *total
             blanks->values[i >> 3] |= (uint8_t)((blank == BLANK) << (i & 7));
             blanks->validity[i >> 3] |= (uint8_t)((blank != UNDECIDED) << (i & 7));
             blanks->spaced[i >> 3] |= (uint8_t)(((mark & SPACED) != 0) << (i & 7));
+            blanks->masked[i >> 3] |= (uint8_t)(((mark & MASKED) != 0) << (i & 7));
             blanks->undecided += blank == UNDECIDED;
         }
     }
@@ -1988,18 +1992,19 @@ typedef struct {
     int64_t count;
 } SplitFile;
 
-static const char *const SPLIT_NAMES[] = {"line", "blank", "spaced"};
+static const char *const SPLIT_NAMES[] = {"line", "blank", "spaced", "masked"};
 
 static int build_split(int index, struct ArrowArray *column, const char **format,
                        const void *context)
 {
     SplitFile *built = (SplitFile *)context;
     Blanks *blanks = built->blanks;
-    if (index == 2) {
+    if (index == 2 || index == 3) {
+        uint8_t **bits = index == 2 ? &blanks->spaced : &blanks->masked;
         *format = "b";
-        if (build_fixed(column, blanks->spaced, NULL, 0, built->count) != 0)
+        if (build_fixed(column, *bits, NULL, 0, built->count) != 0)
             return -1;
-        blanks->spaced = NULL;
+        *bits = NULL;
         return 0;
     }
     if (index == 1) {
@@ -2065,9 +2070,10 @@ static int64_t read_whole(FILE *file, int64_t capacity, int64_t limit, uint8_t *
  * The lines of the UTF-8 file at ``path`` as a struct array: ``line``, a string view column
  * over the file's bytes, read once and never copied, ``blank``, whether the line is only white
  * space (null where a character past ASCII leaves it to the caller), and ``spaced``, whether it
- * may end in white space (false only where it does not); the bytes read, and whether they hold
- * an escape (ESC, which opens ANSI colours). Lines of at most ``redact_limit`` bytes have their
- * secrets masked (the rules of analyzer/redact.py), in views of their own; -1 masks none.
+ * may end in white space (false only where it does not), and ``masked``, whether its secrets
+ * were masked; the bytes read, and whether they hold an escape (ESC, which opens ANSI colours).
+ * Lines of at most ``redact_limit`` bytes have their secrets masked (the rules of
+ * analyzer/redact.py), in views of their own; -1 masks none.
  * Split in ``threads`` threads, each reading its share of a regular file. None where the file
  * is empty, over 2 GiB, holds a NUL byte or is not valid UTF-8: the caller reads those its own
  * way. Raises OSError when the file cannot be read.
@@ -2153,7 +2159,7 @@ static PyObject *split_file(PyObject *self, PyObject *args)
     PyObject *found = NULL;
     if (result == 0) {
         SplitFile built = {lines, &blanks, count};
-        found = export_struct(3, SPLIT_NAMES, build_split, &built, count, 1);
+        found = export_struct(4, SPLIT_NAMES, build_split, &built, count, 1);
         if (built.lines == NULL)
             lines = NULL; /* the column owns them */
     }
@@ -2161,6 +2167,7 @@ static PyObject *split_file(PyObject *self, PyObject *args)
     free(blanks.values); /* NULL where a column took them */
     free(blanks.validity);
     free(blanks.spaced);
+    free(blanks.masked);
     if (result == READ_FAILED) {
         errno = error;
         return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, argument);
@@ -2238,6 +2245,7 @@ static PyObject *codes(PyObject *self, PyObject *args)
     int most;
     if (!PyArg_ParseTuple(args, "Oi", &capsule, &most))
         return NULL;
+    most = most < 0 ? 0 : most;
     Input input;
     if (open_chunks(capsule, &input, 0) != 0)
         return NULL;
@@ -2335,11 +2343,10 @@ static PyObject *codes(PyObject *self, PyObject *args)
     }
     PyObject *column = first_rows ? export_struct(1, CODE_NAMES, build_codes, &found, count, 1)
                                   : NULL;
-    result = column ? Py_BuildValue("(NN)", column, first_rows) : NULL;
-    if (result == NULL) {
-        Py_XDECREF(column);
+    if (column == NULL)
         Py_XDECREF(first_rows);
-    }
+    else
+        result = Py_BuildValue("(NN)", column, first_rows); /* takes both, even on failure */
 done:
     free(table);
     free(firsts);

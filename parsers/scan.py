@@ -21,7 +21,7 @@ from parsers.frames import usable_cores
 
 # The interfaces of the modules this code calls: a module left from an older build (an
 # editable install whose rebuild failed) is not used, and the polars twins run instead.
-SCAN_INTERFACE = 2
+SCAN_INTERFACE = 3
 LINES_INTERFACE = 2
 
 try:

@@ -70,7 +70,7 @@ class FileText:
     lines were split by the compiled scan, ``blank`` says which lines are only white space
     (null where a character past ASCII leaves it open) and ``spaced`` which may end in white
     space (false only where they do not), and ``redacted_up_to`` that the lines of at most
-    that many bytes have their secrets masked already."""
+    that many bytes have their secrets masked already, ``masked`` which of them changed."""
 
     decoded: Lines
     size: int
@@ -78,6 +78,7 @@ class FileText:
     blank: pl.Series | None = None
     spaced: pl.Series | None = None
     redacted_up_to: int | None = None
+    masked: pl.Series | None = None
 
 
 def read_file(path: Path, redact_up_to: int | None = None) -> FileText:
@@ -99,7 +100,8 @@ def read_file(path: Path, redact_up_to: int | None = None) -> FileText:
             split, size, has_escapes = found
             lines = Lines(split.get_column("line"), "utf-8", False, 0)
             blank, spaced = split.get_column("blank"), split.get_column("spaced")
-            return FileText(lines, size, has_escapes, blank, spaced, redact_up_to)
+            masked = split.get_column("masked") if redact_up_to is not None else None
+            return FileText(lines, size, has_escapes, blank, spaced, redact_up_to, masked)
     data = path.read_bytes()
     return FileText(read_lines(data), len(data), b"\x1b" in data)
 

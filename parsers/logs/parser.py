@@ -122,12 +122,17 @@ def _number_lines(
     frame = pl.DataFrame({"raw": raw}).with_columns(
         line_no=pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
     )
-    # Bytes bound characters from above, so only suspects are measured in characters.
-    suspects = frame.filter(pl.col("raw").str.len_bytes() > limits.max_line_chars)
-    # Lines the split masked already are not masked again.
+    # Bytes bound characters from above, so only suspects are measured in characters. Lines the
+    # split masked were short enough as written to be masked whole: never cut, nor masked again
+    # (a mask can be longer than the secret it hides).
+    length = frame.get_column("raw").str.len_bytes()
+    as_written = (
+        ~text.masked if text.masked is not None else pl.repeat(True, len(length), eager=True)
+    )
+    suspects = frame.filter((length > limits.max_line_chars) & as_written)
     unmasked: pl.Series | None = None
     if text.redacted_up_to is not None:
-        longer = pl.col("raw").str.len_bytes() > text.redacted_up_to
+        longer = (length > text.redacted_up_to) & as_written
         unmasked = frame.filter(longer).get_column("line_no") - 1
     long_lines = suspects.filter(pl.col("raw").str.len_chars() > limits.max_line_chars)
     for line_no, length in long_lines.select("line_no", pl.col("raw").str.len_chars()).iter_rows():

@@ -11,6 +11,7 @@ import pytest
 
 from analyzer.ledger import SourceReport
 from analyzer.schema import EVENT_SCHEMA
+from parsers import scan
 from parsers.errors import ParseError
 from parsers.logs.parser import LogLimits, parse_log
 from parsers.logs.timestamps import TimeContext
@@ -19,6 +20,8 @@ Write = Callable[[str, bytes | str], Path]
 
 XLOG = "[E][2025-05-31 +8.0 10:02:10.544][6120, 6133][login][Login.cpp, OnResp, 288][{}"
 ELECTRON = "[2025-05-31 10:02:{:02d}.000] [error] (login) {}"
+
+COMPILED = scan.compiled  # captured before any test swaps it out
 
 
 def parse(
@@ -168,6 +171,24 @@ def test_secrets_are_masked_in_lines_cut_to_length(
         ELECTRON.format(2, "pwd=<redacted> ok"),
     ]
     assert "cut to 60" in report.errors[0]["reason"]
+
+
+def test_a_mask_longer_than_its_secret_never_gets_a_line_cut(
+    write_file: Write, utc_context: TimeContext
+) -> None:
+    # "token=a" masked is nine characters longer: the line is measured as written, both ways.
+    line = ELECTRON.format(1, "token=a " + "x" * 40)
+    limits = LogLimits(max_line_chars=len(line) + 2)
+    path = write_file("near.log", line + "\n")
+    compiled = parse(path, utc_context, limits)
+    scan.compiled = None
+    try:
+        patterns = parse(path, utc_context, limits)
+    finally:
+        scan.compiled = COMPILED
+    for events, report in (compiled, patterns):
+        assert events["event.original"][0] == ELECTRON.format(1, "token=<redacted> " + "x" * 40)
+        assert report.errors == []
 
 
 def test_a_line_cut_to_white_space_is_blank(write_file: Write, utc_context: TimeContext) -> None:

@@ -446,6 +446,8 @@ def test_values_are_told_apart_alike(texts: list[str | None], most: int) -> None
     assert firsts.len() == distinct.len() and series.gather(firsts).to_list() == distinct.to_list()
     assert series.gather(firsts).gather(code).to_list() == texts
     assert code.is_null().to_list() == series.is_null().to_list()
+    none_allowed = scan.codes(series, -most)  # as with 0: no distinct text at all
+    assert (none_allowed is None) == (distinct.len() > 0)
 
 
 def test_distinct_values_are_converted_once() -> None:
@@ -532,7 +534,8 @@ def split_masked_alike(path: Path, limit: int) -> None:
             pl.when(lines.str.len_bytes() <= limit).then(masked).otherwise(lines)
         ).to_series()
         assert found[0].get_column("line").to_list() == expected.to_list()
-        assert found[0].drop("line").equals(plain[0].drop("line"))
+        assert found[0].get_column("masked").to_list() == expected.ne(lines).to_list()
+        assert found[0].drop("line", "masked").equals(plain[0].drop("line", "masked"))
 
 
 @SAME
