@@ -2219,15 +2219,22 @@ static uint64_t text_hash(Text text)
 
 static const char *const CODE_NAMES[] = {"code"};
 
+/* Each text's code and whether it has one (not null); the column takes both. */
+typedef struct {
+    uint32_t *code;
+    uint8_t *valid; /* a bitmap */
+    int64_t nulls, count;
+} Codes;
+
 static int build_codes(int index, struct ArrowArray *column, const char **format,
                        const void *context)
 {
     (void)index;
-    Stamps *codes = (Stamps *)context; /* values, validity, nulls and count: as stamps keep them */
+    Codes *codes = (Codes *)context;
     *format = "I";
-    if (build_fixed(column, codes->micros, codes->valid, codes->nulls, codes->count) != 0)
+    if (build_fixed(column, codes->code, codes->valid, codes->nulls, codes->count) != 0)
         return -1;
-    codes->micros = NULL;
+    codes->code = NULL; /* the column owns them now */
     codes->valid = NULL;
     return 0;
 }
@@ -2254,17 +2261,16 @@ static PyObject *codes(PyObject *self, PyObject *args)
         slots *= 2;
     Slot *table = calloc((size_t)slots, sizeof *table);
     int64_t *firsts = malloc(sizeof *firsts * (size_t)(most > 0 ? most : 1));
-    /* The codes are 32-bit, kept in the int64 room a Stamps has: half of it is used. */
-    Stamps found = {malloc(sizeof(uint32_t) * (size_t)(count + 1)),
-                    calloc((size_t)(count + 7) / 8 + 1, 1), NULL, 0, count};
+    Codes found = {malloc(sizeof(uint32_t) * (size_t)(count + 1)),
+                   calloc((size_t)(count + 7) / 8 + 1, 1), 0, count};
     int distinct = 0, over = 0;
     const char *problem = NULL;
     PyObject *result = NULL;
-    if (!table || !firsts || !found.micros || !found.valid) {
+    if (!table || !firsts || !found.code || !found.valid) {
         PyErr_NoMemory();
         goto done;
     }
-    uint32_t *code = (uint32_t *)found.micros;
+    uint32_t *code = found.code;
     Py_BEGIN_ALLOW_THREADS
     int64_t i = 0;
     for (int64_t c = 0; c < input.chunks.count && !over && !problem; c++) {
@@ -2350,7 +2356,7 @@ static PyObject *codes(PyObject *self, PyObject *args)
 done:
     free(table);
     free(firsts);
-    free(found.micros);
+    free(found.code);
     free(found.valid);
     release_input(&input);
     return result;

@@ -105,11 +105,12 @@ def naive_iso(texts: pl.Series) -> pl.DataFrame:
 def split_file(
     path: Path, threads: int | None = None, redact_up_to: int | None = None
 ) -> tuple[pl.DataFrame, int, bool] | None:
-    """The lines of the UTF-8 file at ``path`` (column ``line``, views over its bytes read once,
-    and ``blank``, whether a line is only white space, null where a character past ASCII leaves
-    that to the patterns), the bytes read, and whether they hold an escape; None where the file
-    is empty, over 2 GiB, holds a NUL byte or is not valid UTF-8. Raises ``OSError`` when it
-    cannot be read.
+    """The lines of the UTF-8 file at ``path`` (column ``line``, views over its bytes read once;
+    ``blank``, whether a line is only white space, null where a character past ASCII leaves
+    that to the patterns; ``spaced``, false where it does not end in white space; ``masked``,
+    whether its secrets were masked), the bytes read, and whether they hold an escape; None
+    where the file is empty, over 2 GiB, holds a NUL byte or is not valid UTF-8. Raises
+    ``OSError`` when it cannot be read.
 
     Lines of at most ``redact_up_to`` bytes come with their secrets masked, as ``secrets``
     masks them. The bytes are read and split in ``threads`` threads, by default as many as the

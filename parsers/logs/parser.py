@@ -126,14 +126,15 @@ def _number_lines(
     # split masked were short enough as written to be masked whole: never cut, nor masked again
     # (a mask can be longer than the secret it hides).
     length = frame.get_column("raw").str.len_bytes()
-    as_written = (
-        ~text.masked if text.masked is not None else pl.repeat(True, len(length), eager=True)
-    )
-    suspects = frame.filter((length > limits.max_line_chars) & as_written)
+    too_long = length > limits.max_line_chars
+    if text.masked is not None:
+        too_long &= ~text.masked
+    suspects = frame.filter(too_long)
     unmasked: pl.Series | None = None
     if text.redacted_up_to is not None:
-        longer = (length > text.redacted_up_to) & as_written
-        unmasked = frame.filter(longer).get_column("line_no") - 1
+        longer = length > text.redacted_up_to
+        left = frame.filter(longer if text.masked is None else longer & ~text.masked)
+        unmasked = left.get_column("line_no") - 1
     long_lines = suspects.filter(pl.col("raw").str.len_chars() > limits.max_line_chars)
     for line_no, length in long_lines.select("line_no", pl.col("raw").str.len_chars()).iter_rows():
         report.error(
