@@ -173,10 +173,10 @@ static void *match_share(void *argument)
         /* The stamp is read while the line is in the cache: the common shape here, the others
          * by the patterns of parsers/logs/timestamps.py. */
         uint32_t stamp = groups->stamp >= 0 ? groups->numbers[groups->stamp] : 0;
+        PCRE2_SIZE from = spans[2 * stamp], to = spans[2 * stamp + 1];
         share->micros[i] = 0;
-        if (groups->stamp >= 0 && (int)stamp < found && spans[2 * stamp] != PCRE2_UNSET &&
-            naive_stamp(line.data + spans[2 * stamp], (int64_t)(spans[2 * stamp + 1] - spans[2 * stamp]),
-                        &share->micros[i]) == STAMP_READ)
+        if (groups->stamp >= 0 && (int)stamp < found && from != PCRE2_UNSET &&
+            naive_stamp(line.data + from, (int64_t)(to - from), &share->micros[i]) == STAMP_READ)
             share->read[i >> 3] |= (uint8_t)(1 << (i & 7));
     }
 done:
