@@ -198,12 +198,8 @@ def _parse_lines(
     claims = _claim_lines(lines, candidates, primary, report)
     note("joining multi-line records")
     records = _assemble_records(lines.hstack(claims), report, limits)
-    counts = dict(records.group_by("format").len().drop_nulls("format").iter_rows())
-    counts = {fmt.name: counts[fmt.name] for fmt in candidates if fmt.name in counts}
-    report.format = max(counts, key=lambda name: counts[name]) if counts else UNRECOGNISED
-    report.details["formats"] = counts
     note("timestamps and fields")
-    return _to_events(records, display, context, report, counts)
+    return _to_events(records, display, context, report, candidates)
 
 
 def _claim_lines(
@@ -471,15 +467,21 @@ def _to_events(
     display: str,
     context: TimeContext,
     report: SourceReport,
-    counts: dict[str, int],
+    candidates: list[LogFormat],
 ) -> pl.DataFrame:
+    """The records' events, and in ``report`` the formats that kept records, by how many."""
     missing = [name for name in _RECORD_FIELDS if name not in records.columns]
     records = records.with_columns(pl.lit(None, dtype=pl.String).alias(name) for name in missing)
     text = pl.col("message").fill_null(pl.col("line"))
     message = _with_continuation(records, text, "continuation", strip_end=True)
-    # The fields are looked for in the messages while the rest of the record is read.
+    # The fields are looked for in the messages while the rest of the record is read (the
+    # field scan is the longer: it goes first).
     with ThreadPoolExecutor(1) as pool:
         found = pool.submit(find_fields, message)
+        counts = dict(records.group_by("format").len().drop_nulls("format").iter_rows())
+        counts = {fmt.name: counts[fmt.name] for fmt in candidates if fmt.name in counts}
+        report.format = max(counts, key=lambda name: counts[name]) if counts else UNRECOGNISED
+        report.details["formats"] = counts
         events = _record_events(records, message, display, context, report, counts)
         return conform(fill_fields(events, found.result()))
 
