@@ -1904,7 +1904,7 @@ static void free_parts(Split *parts, int count)
     }
 }
 
-/* A share's first fields: the bytes [start, end) of the file [bytes, file_end). */
+/* A share of the file [bytes, file_end), bytes [start, end), with nothing split yet. */
 static Split new_share(Ptr bytes, Ptr file_end, Ptr start, Ptr end, int64_t redact_limit)
 {
     return (Split){.bytes = bytes, .file_end = file_end, .start = start, .end = end,
