@@ -210,14 +210,9 @@ static const char *read_chunks(Input *input, char *format)
     }
 }
 
-static int open_chunks(PyObject *capsule, Input *input, int with_rows);
-
-/* Opens an "arrow_array_stream" capsule of strings; on failure, sets a Python error and
- * returns -1 (``input`` is then released). */
-static int open_input(PyObject *capsule, Input *input) { return open_chunks(capsule, input, 1); }
-
-/* ``open_input``, with ``rows`` (a pointer to every row) only if ``with_rows``: a single pass
- * over the rows reads them chunk by chunk with ``row_text`` instead. */
+/* Opens an "arrow_array_stream" capsule of strings, with ``rows`` (a pointer to every row) only
+ * if ``with_rows``: a single pass over the rows reads them chunk by chunk with ``row_text``
+ * instead. On failure, sets a Python error and returns -1 (``input`` is then released). */
 static int open_chunks(PyObject *capsule, Input *input, int with_rows)
 {
     *input = (Input){.stream = PyCapsule_GetPointer(capsule, "arrow_array_stream")};
@@ -245,7 +240,19 @@ static int open_chunks(PyObject *capsule, Input *input, int with_rows)
     return 0;
 }
 
+/* ``open_chunks`` with every row's pointer in ``rows``. */
+static int open_input(PyObject *capsule, Input *input) { return open_chunks(capsule, input, 1); }
+
 /* ------------------------------------------------------------------------ output */
+
+/* How many of the first ``count`` bits of ``bitmap`` are set (the bits past them are clear). */
+static int64_t count_set(const uint8_t *bitmap, int64_t count)
+{
+    int64_t set = 0;
+    for (int64_t byte = 0; byte < (count + 7) / 8; byte++)
+        set += __builtin_popcount(bitmap[byte]);
+    return set;
+}
 
 /* One column's buffers: validity bitmap, views or offsets, bytes or values, and (for views)
  * the size of the bytes. */
@@ -638,9 +645,7 @@ static void put_cut(Borrowed *column, const Lines *lines, int64_t i, int32_t sta
 /* ``column`` as an Arrow string view array that owns it and holds ``lines`` alive. */
 static void export_borrowed(struct ArrowArray *out, Borrowed *column, Lines *lines)
 {
-    int64_t count = lines->input.count, valid = 0;
-    for (int64_t byte = 0; byte < (count + 7) / 8; byte++)
-        valid += __builtin_popcount(column->validity[byte]);
+    int64_t count = lines->input.count, valid = count_set(column->validity, count);
     column->buffers[0] = column->validity;
     column->buffers[1] = column->views;
     for (int64_t b = 0; b < lines->buffers; b++)

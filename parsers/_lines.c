@@ -325,10 +325,8 @@ static PyObject *claim(PyObject *self, PyObject *args)
                      (long long)shares[failed].failed_row, (const char *)why);
         goto done;
     }
-    int64_t unread = count;
-    for (int64_t i = 0; i < count; i++)
-        unread -= (read[i >> 3] >> (i & 7)) & 1;
-    Claimed claimed = {lines, columns, width, &undecided, &micros, &read, unread};
+    Claimed claimed = {lines, columns, width, &undecided, &micros, &read,
+                       count - count_set(read, count)};
     result = export_struct(width + 1 + (groups.stamp >= 0), groups.names, export_column,
                            &claimed, count, 1);
     done_cutting(lines);

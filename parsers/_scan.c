@@ -1650,6 +1650,13 @@ static int grow_lines(Split *split, int64_t capacity)
     return 0;
 }
 
+/* Room for the share's lines if they are about 64 bytes long, so that the views seldom move as
+ * they grow; 0 or NO_MEMORY. */
+static int reserve_lines(Split *split)
+{
+    return grow_lines(split, (split->end - split->start) / 64 + 1) != 0 ? NO_MEMORY : 0;
+}
+
 /* Appends the view of line [p, stop), its secrets masked where the share masks them: a masked
  * text past twelve bytes lies in the share's own buffer, numbered 1 until the shares are put
  * together. 0, or NO_MEMORY or UNUSABLE. */
@@ -1752,11 +1759,8 @@ static void *split_share(void *argument)
 {
     Split *split = argument;
     Ptr p = split->start, line = p;
-    /* Room for lines of about 64 bytes, so that the views seldom move as they grow. */
-    if (grow_lines(split, (split->end - p) / 64 + 1) != 0) {
-        split->result = NO_MEMORY;
+    if ((split->result = reserve_lines(split)) != 0)
         return NULL;
-    }
     split->result = split_bytes(split, &p, &line, split->end, 0);
     if (split->result == 0 && line < split->end)
         split->result = add_line(split, line, split->end);
@@ -1791,10 +1795,8 @@ static int read_into(Split *split, Ptr from, Ptr to)
 static void *read_share(void *argument)
 {
     Split *split = argument;
-    if (grow_lines(split, (split->end - split->start) / 64 + 1) != 0) {
-        split->result = NO_MEMORY;
+    if ((split->result = reserve_lines(split)) != 0)
         return NULL;
-    }
     Ptr p = split->start, line = p;
     int skipping = split->partial;
     for (Ptr chunk = p; chunk < split->end && split->result == 0; chunk += READ_CHUNK) {
