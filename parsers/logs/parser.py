@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from analyzer.redact import redact_series
 from analyzer.schema import conform
 from parsers import scan
 from parsers.errors import ParseError
+from parsers.frames import worker_threads
 from parsers.logs import jsonl
 from parsers.logs.fields import fill_fields, find_fields
 from parsers.logs.formats import (
@@ -476,14 +477,17 @@ def _to_events(
     message = _with_continuation(records, text, "continuation", strip_end=True)
     # The fields are looked for in the messages while the rest of the record is read (the
     # field scan is the longer: it goes first).
-    with ThreadPoolExecutor(1) as pool:
-        found = pool.submit(find_fields, message)
-        counts = dict(records.group_by("format").len().drop_nulls("format").iter_rows())
-        counts = {fmt.name: counts[fmt.name] for fmt in candidates if fmt.name in counts}
-        report.format = max(counts, key=lambda name: counts[name]) if counts else UNRECOGNISED
-        report.details["formats"] = counts
+    found = worker_threads().submit(find_fields, message)
+    counts = dict(records.group_by("format").len().drop_nulls("format").iter_rows())
+    counts = {fmt.name: counts[fmt.name] for fmt in candidates if fmt.name in counts}
+    report.format = max(counts, key=lambda name: counts[name]) if counts else UNRECOGNISED
+    report.details["formats"] = counts
+    try:
         events = _record_events(records, message, display, context, report, counts)
-        return conform(fill_fields(events, found.result()))
+    except BaseException:
+        wait([found])  # no scan left running past this call
+        raise
+    return conform(fill_fields(events, found.result()))
 
 
 def _record_events(
