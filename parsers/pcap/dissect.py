@@ -21,6 +21,7 @@ import numpy as np
 import polars as pl
 
 from parsers.pcap import dns as dns_wire
+from parsers.pcap import native
 from parsers.pcap.dns_events import dns_events, tcp_dns_messages
 from parsers.pcap.http import HttpConnection, HttpEvent, HttpProblem, looks_like_http
 from parsers.pcap.icmp_events import icmp_events
@@ -353,7 +354,31 @@ def _looks_like_tls(head: bytes) -> bool:
 
 
 def _tls_flow(flow: FlowInfo, segments: Iterable[Segment], holes: list[Hole]) -> list[Row]:
-    connection = TlsConnection()
+    """The connection's TLS events: dissected by the compiled streams where they can, else
+    (or from where they found something unusual, the segments read so far replayed) by
+    ``TlsStream``, which reports exactly what is wrong."""
+    segments = iter(segments)
+    compiled = native.tls
+    if compiled is not None:
+        seen: list[Segment] = []
+        try:
+            return _tls_connection(
+                flow, TlsConnection(compiled.Stream), _kept(segments, seen), holes
+            )
+        except compiled.Unusual:
+            segments = itertools.chain(seen, segments)
+    return _tls_connection(flow, TlsConnection(), segments, holes)
+
+
+def _kept(segments: Iterator[Segment], seen: list[Segment]) -> Iterator[Segment]:
+    for segment in segments:
+        seen.append(segment)
+        yield segment
+
+
+def _tls_connection(
+    flow: FlowInfo, connection: TlsConnection, segments: Iterable[Segment], holes: list[Hole]
+) -> list[Row]:
     times: dict[int, int] = {}
     messages = []
     for from_orig, data, frame, ts_ns, _ in segments:

@@ -9,9 +9,11 @@ summary. Hostile bytes never raise: they become a "problem" message.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
+from parsers.pcap import native
 from parsers.pcap.tls_names import handshake_name, is_grease
 
 # RFC 5246 6.2.3: a TLSCiphertext fragment is at most 2^14 + 2048 bytes.
@@ -23,7 +25,13 @@ MAX_BUFFER = 256 * 1024
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 
 CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA = 20, 21, 22, 23
-_RECORD_KINDS = {20: "change_cipher_spec", 21: "alert", 22: "handshake", 23: "application_data"}
+_RECORD_KINDS = {
+    20: "change_cipher_spec",
+    21: "alert",
+    22: "handshake",
+    23: "application_data",
+    24: "heartbeat",
+}
 _SSLV2_HELLO = -1  # not a wire value: stands for an SSLv2-compatible ClientHello
 _MESSAGE_KINDS = {1: "client_hello", 2: "server_hello", 11: "certificate", -1: "client_hello"}
 
@@ -529,16 +537,29 @@ def _preview(head: bytes) -> str:
 # ---------------------------------------------------------------- both directions
 
 
+class Stream(Protocol):
+    """What a connection needs of one direction: ``TlsStream``, or its compiled twin
+    (``native.tls.Stream``), which raises ``native.tls.Unusual`` on anything but well-formed
+    traffic."""
+
+    @property
+    def done(self) -> bool: ...
+    @property
+    def last_app_frame(self) -> int | None: ...
+    def feed(self, data: bytes, frame: int, /) -> list[TlsMessage]: ...
+
+
 class TlsConnection:
     """Both directions of one TCP connection and what their handshake amounted to.
 
     TLS 1.3 counts as established on the client's first encrypted record after the
     ServerHello; a client sending 0-RTT data must be fed past its first record for that.
+    Each direction is a ``stream()``.
     """
 
-    def __init__(self) -> None:
-        self.client = TlsStream()
-        self.server = TlsStream()
+    def __init__(self, stream: Callable[[], Stream] = TlsStream) -> None:
+        self.client = stream()
+        self.server = stream()
         self._client_hello: ClientHello | None = None
         self._server_hello: ServerHello | None = None
         self._server_hello_frame = 0
@@ -591,3 +612,7 @@ class TlsConnection:
             version=hello.version if hello else None,
             cipher=hello.cipher if hello else None,
         )
+
+
+if native.tls is not None:
+    native.tls.bind(TlsMessage, ClientHello, ServerHello, Alert, Certificates, handshake_name)

@@ -357,6 +357,16 @@ def test_malformed_records_stop_the_direction(data: bytes, reason: str) -> None:
     assert stream.done and stream.feed(app_data(), 10) == []
 
 
+def test_heartbeat_inside_a_handshake_message_is_a_problem() -> None:
+    """A heartbeat record cutting into a handshake message is reported like any other."""
+    started = records(22, TLS12, handshake(11, bytes(100))[:50])
+    [message] = TlsStream().feed(started + records(24, TLS12, b"\x01\x00\x00"), 5)
+    assert (message.kind, message.detail) == (
+        "problem",
+        "handshake message interrupted by a heartbeat record",
+    )
+
+
 def test_buffer_cap() -> None:
     # A Certificate message announcing 300000 bytes is refused as soon as its header is in.
     announced = b"\x0b" + (300000).to_bytes(3, "big") + bytes(100)
