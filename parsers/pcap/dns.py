@@ -1,8 +1,9 @@
 """Dissect one DNS message (RFC 1035) from a UDP payload or a DNS-over-TCP stream.
 
-Pure Python on purpose: the capture walker calls it only for port-53 payloads.
 Input is hostile, so every loop is bounded by the message length or a hard cap,
 and a record that cannot be read ends the parse with a problem, not an error.
+Messages with nothing wrong with them, nearly all, are read by a compiled twin
+(``_dns.c``) where it was built; this module reads the rest and says what is wrong.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import ipaddress
 import re
 import struct
 from typing import NamedTuple
+
+from parsers.pcap import native
 
 HEADER = struct.Struct("!HHHHHH")
 MAX_NAME_OCTETS = 255  # RFC 1035 §3.1, counted in wire form
@@ -100,6 +103,15 @@ def type_name(number: int) -> str:
 
 def parse_dns(data: bytes) -> DnsMessage:
     """Parse one DNS message; raise DnsError only if the header or first question is unreadable."""
+    compiled = native.dns
+    if compiled is not None:
+        found: DnsMessage | None = compiled.parse(data)
+        if found is not None:
+            return found
+    return _parse_dns(data)
+
+
+def _parse_dns(data: bytes) -> DnsMessage:
     if len(data) < HEADER.size:
         raise DnsError(f"{len(data)} bytes is shorter than the 12-byte DNS header")
     ident, flags, qdcount, ancount, nscount, arcount = HEADER.unpack_from(data)
@@ -333,3 +345,7 @@ def _escape_byte(match: re.Match[bytes]) -> bytes:
     if byte in (b".", b"\\"):
         return b"\\" + byte
     return b"\\%03d" % byte[0]
+
+
+if native.dns is not None:
+    native.dns.bind(DnsMessage, DnsRecord, type_name)
