@@ -12,8 +12,10 @@ plain lists, in shares of the flows spread over the cores (``shares``).
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,24 +94,39 @@ def dissect(
     Polars picks the payloads; the Python dissectors then run in ``parts`` shares of the
     flows (default: one per core for a large capture), all but one in forked processes.
     """
-    info = _flow_info(flows)
-    view = buffer.data  # slices of a memoryview copy out faster than numpy's
-    plan = _plan(view, flows_in)
-    if parts is None:
-        parts = default_parts(plan.size)
+    with _without_cycle_collection():
+        info = _flow_info(flows)
+        view = buffer.data  # slices of a memoryview copy out faster than numpy's
+        plan = _plan(view, flows_in)
+        if parts is None:
+            parts = default_parts(plan.size)
 
-    def work(part: int, parts: int) -> Dissected:
-        return _dissect_share(view, plan, info, part, parts)
+        def work(part: int, parts: int) -> Dissected:
+            return _dissect_share(view, plan, info, part, parts)
 
-    result = Dissected({"dns": Columns(), "tls": Columns(), "http": Columns()})
-    for share in run_shares(work, parts):
-        for kind, columns in share.events.items():
-            result.events[kind].extend(columns)
-        result.problems.extend(share.problems)
+        result = Dissected({"dns": Columns(), "tls": Columns(), "http": Columns()})
+        for share in run_shares(work, parts):
+            for kind, columns in share.events.items():
+                result.events[kind].extend(columns)
+            result.problems.extend(share.problems)
     result.events["icmp"] = Columns.of(icmp_events(buffer, packets, flows, result.problems))
     # Frame order, whatever the shares: the ledger lists problems as a reader meets them.
     result.problems.sort(key=lambda problem: -1 if problem[0] is None else problem[0])
     return result
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused: the dissectors make millions of small tuples and lists,
+    none of them in cycles, and each collection would walk every one made so far (a quarter
+    of their time). Whatever cycles there are wait for the next collection after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _flow_info(flows: pl.DataFrame) -> dict[int, FlowInfo]:

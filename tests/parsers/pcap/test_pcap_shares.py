@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.gen_capture import generate
+from parsers.pcap import dissect as dissect_module
 from parsers.pcap import shares
-from parsers.pcap.dissect import dissect
+from parsers.pcap.dissect import Dissected, dissect
 from parsers.pcap.flows import assign_flows, summarise_flows
 from parsers.pcap.packets import decode_packets
 from parsers.pcap.rows import Columns
@@ -48,6 +51,30 @@ def test_shares_give_the_same_events_and_problems(capture: Path, parts: int) -> 
         key = lambda row: (row["ts_ns"], str(sorted(row.items())))  # noqa: E731
         mine, theirs = rows(shared.events[kind]), rows(columns)
         assert sorted(mine, key=key) == sorted(theirs, key=key), kind
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_cycle_collector_is_paused_only_while_dissecting(
+    capture: Path, enabled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = open_records(capture, "mixed.pcap")
+    packets = decode_packets(records)
+    flows_in = assign_flows(packets.frame)
+    flows = summarise_flows(flows_in, {})
+    seen: list[bool] = []
+    share = dissect_module._dissect_share
+
+    def watched(*args: Any) -> Dissected:
+        seen.append(gc.isenabled())
+        return share(*args)
+
+    monkeypatch.setattr(dissect_module, "_dissect_share", watched)
+    (gc.enable if enabled else gc.disable)()
+    try:
+        dissect(records.buffer, packets.frame, flows_in, flows, parts=1)
+        assert seen == [False] and gc.isenabled() == enabled
+    finally:
+        gc.enable()
 
 
 def _square_or_die(part: int, parts: int) -> int:
