@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -55,10 +57,11 @@ class FlowInfo:
     resp_port: int
     community_id: str
     proto: int
+    _endpoints: Mapping[str, Any] = field(init=False, repr=False, compare=False)
 
-    def endpoints(self, from_orig: bool = True) -> Row:
-        """ECS source/destination columns, the originator as source."""
-        return {
+    def __post_init__(self) -> None:
+        # Made once per flow: every event of the flow starts from them.
+        endpoints = {
             "source.ip": self.orig_ip,
             "source.port": self.orig_port,
             "destination.ip": self.resp_ip,
@@ -66,11 +69,18 @@ class FlowInfo:
             "network.community_id": self.community_id,
             "network.transport": "tcp" if self.proto == 6 else "udp",
         }
+        object.__setattr__(self, "_endpoints", MappingProxyType(endpoints))
+
+    def endpoints(self) -> Mapping[str, Any]:
+        """ECS source/destination columns, the originator as source (read-only)."""
+        return self._endpoints
 
 
-@dataclass(frozen=True)
-class DnsPacket:
-    """One DNS message (or why it could not be read) with where and when it was seen."""
+class DnsPacket(NamedTuple):
+    """One DNS message (or why it could not be read) with where and when it was seen.
+
+    A named tuple: a capture holds tens of thousands, and a frozen dataclass's __init__ costs
+    several times a tuple's."""
 
     frame: int
     ts_ns: int
