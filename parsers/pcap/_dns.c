@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "_named.h"
+
 #define MAX_NAME_OCTETS 255 /* RFC 1035 3.1, counted in wire form */
 #define MAX_POINTER_JUMPS 64
 #define NAME_TEXT 256       /* room for any name's text that fits MAX_NAME_OCTETS */
@@ -238,20 +240,6 @@ static PyObject *rdata_text(const Wire *w, unsigned type, Py_ssize_t start, Py_s
     return hex_text(at, length);
 }
 
-/* ``cls(*items)`` for a named tuple class: the tuple made directly; steals ``items``. */
-static PyObject *make(PyObject *cls, PyObject *items)
-{
-    if (items == NULL)
-        return NULL;
-    PyObject *args = PyTuple_Pack(1, items);
-    Py_DECREF(items);
-    if (args == NULL)
-        return NULL;
-    PyObject *made = PyTuple_Type.tp_new((PyTypeObject *)cls, args, NULL);
-    Py_DECREF(args);
-    return made;
-}
-
 /* One resource record at ``*offset``, which moves past it; NULL (no error set) if unusual. */
 static PyObject *read_record(const Wire *w, Py_ssize_t *offset)
 {
@@ -341,11 +329,9 @@ static PyObject *bind(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!O!O", &PyType_Type, &message, &PyType_Type, &record,
                           &name_of))
         return NULL;
-    if (!PyType_IsSubtype((PyTypeObject *)message, &PyTuple_Type) ||
-        !PyType_IsSubtype((PyTypeObject *)record, &PyTuple_Type)) {
-        PyErr_SetString(PyExc_TypeError, "bind: the message types must be named tuples");
+    PyObject *const types[2] = {message, record};
+    if (!tuple_classes(types, 2))
         return NULL;
-    }
     Py_INCREF(message);
     Py_XSETREF(MESSAGE, message);
     Py_INCREF(record);

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_named.h"
+
 /* RFC 5246 6.2.3 and tls.MAX_BUFFER: the largest record and handshake message taken. */
 #define MAX_RECORD (16384 + 2048)
 #define MAX_BUFFER (256 * 1024)
@@ -98,20 +100,6 @@ static int unusual(const char *why)
 {
     PyErr_SetString(Unusual, why);
     return -1;
-}
-
-/* ``cls(*items)`` for a named tuple class: the tuple made directly, steals the items. */
-static PyObject *make(PyObject *cls, PyObject *items)
-{
-    if (items == NULL)
-        return NULL;
-    PyObject *args = PyTuple_Pack(1, items);
-    Py_DECREF(items);
-    if (args == NULL)
-        return NULL;
-    PyObject *made = PyTuple_Type.tp_new((PyTypeObject *)cls, args, NULL);
-    Py_DECREF(args);
-    return made;
 }
 
 /* Appends TlsMessage(kind, frame, first, detail); steals ``detail`` (NULL: failed already). */
@@ -666,11 +654,8 @@ static PyObject *bind(PyObject *self, PyObject *args)
                           &types[1], &PyType_Type, &types[2], &PyType_Type, &types[3],
                           &PyType_Type, &types[4], &types[5]))
         return NULL;
-    for (int i = 0; i < 5; i++)
-        if (!PyType_IsSubtype((PyTypeObject *)types[i], &PyTuple_Type)) {
-            PyErr_SetString(PyExc_TypeError, "bind: the message types must be named tuples");
-            return NULL;
-        }
+    if (!tuple_classes(types, 5))
+        return NULL;
     PyObject **slots[6] = {&MESSAGE, &CLIENT_HELLO, &SERVER_HELLO, &ALERT_TYPE, &CERTIFICATES,
                            &NAME_OF};
     for (int i = 0; i < 6; i++) {
