@@ -212,7 +212,7 @@ def test_a_connection_of_compiled_streams_sums_up_the_same() -> None:
         assert summary.client_hello.sni == "login.example.com"
 
 
-def test_the_stream_needs_no_arguments_and_keeps_none_of_a_failed_feed() -> None:
+def test_the_stream_takes_no_arguments_and_gives_up_on_plain_http() -> None:
     assert native.tls is not None
     with pytest.raises(TypeError):
         native.tls.Stream(1)  # type: ignore[call-arg]
