@@ -24,7 +24,11 @@
 
 static PyObject *MESSAGE, *RECORD, *TYPE_NAME; /* bound by ``bind`` */
 static PyObject *TYPE_TEXT[65536];             /* type_name(n), asked once per type */
-static PyObject *ROOT;                         /* the empty name's text */
+static PyObject *ROOT;                         /* the empty name's text, ROOT_TEXT */
+#define ROOT_TEXT "<Root>"                     /* dns.ROOT_NAME, as Wireshark shows it */
+
+/* A name's text as written: ROOT_TEXT for the empty name. */
+static const char *shown(const char *text) { return text[0] ? text : ROOT_TEXT; }
 
 typedef const uint8_t *Ptr;
 
@@ -169,7 +173,7 @@ static PyObject *name_within(const Wire *w, Py_ssize_t start, Py_ssize_t end, co
         return NULL;
     if (head == NULL)
         return name_object(text);
-    return PyUnicode_FromFormat("%s %s", head, text[0] ? text : "<Root>");
+    return PyUnicode_FromFormat("%s %s", head, shown(text));
 }
 
 /* dns._txt: character-strings joined by spaces; NULL without an error if one would need
@@ -231,8 +235,8 @@ static PyObject *rdata_text(const Wire *w, unsigned type, Py_ssize_t start, Py_s
             offset + 20 != end)
             return NULL;
         Ptr n = w->data + offset;
-        return PyUnicode_FromFormat("%s %s %lu %lu %lu %lu %lu", mname[0] ? mname : "<Root>",
-                                    rname[0] ? rname : "<Root>", u32(n), u32(n + 4),
+        return PyUnicode_FromFormat("%s %s %lu %lu %lu %lu %lu", shown(mname),
+                                    shown(rname), u32(n), u32(n + 4),
                                     u32(n + 8), u32(n + 12), u32(n + 16));
     }
     if (type == 16 && length)
@@ -355,7 +359,7 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__dns(void)
 {
-    if ((ROOT = PyUnicode_InternFromString("<Root>")) == NULL)
+    if ((ROOT = PyUnicode_InternFromString(ROOT_TEXT)) == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m != NULL && PyModule_AddIntConstant(m, "INTERFACE", 1) < 0)

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parsers.pcap import dns, native
-from parsers.pcap.capture import parse_capture
+from tests.parsers.pcap import either_way
 from tests.parsers.pcap.test_pcap_dns import (
     MIXED,
     NXDOMAIN,
@@ -31,7 +31,6 @@ from tests.parsers.pcap.test_pcap_dns import (
 )
 
 pytestmark = pytest.mark.skipif(native.dns is None, reason="parsers.pcap._dns was not built")
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def shape(message: dns.DnsMessage) -> object:
@@ -152,18 +151,12 @@ def test_ipv6_text_is_what_ipaddress_writes(hextets: list[int]) -> None:
 
 
 def dns_events(path: Path, compiled: bool) -> list[dict[str, object]]:
-    """The capture's DNS events, with the compiled reader or without it."""
-    with pytest.MonkeyPatch.context() as patch:
-        if not compiled:
-            patch.setattr(native, "dns", None)
-        events, _ = parse_capture(path, path.name, redact=False)
-    return events.filter(events["event.dataset"] == "pcap.dns").to_dicts()
+    return either_way.events(path, "pcap.dns", "dns", compiled)
 
 
 def test_sample_captures_give_the_same_dns_events_either_way() -> None:
-    paths = sorted((ROOT / "sample_data").rglob("*.pcap*"))
     total = 0
-    for path in paths:
+    for path in either_way.sample_captures():
         expected = dns_events(path, compiled=False)
         total += len(expected)
         assert dns_events(path, compiled=True) == expected, path.name
@@ -172,9 +165,8 @@ def test_sample_captures_give_the_same_dns_events_either_way() -> None:
 
 @pytest.mark.corpus
 def test_corpus_captures_give_the_same_dns_events_either_way(corpus: Path) -> None:
-    paths = sorted(p for p in (corpus / "pcap").iterdir() if p.suffix in (".pcap", ".pcapng"))
     read = left = 0
-    for path in paths:
+    for path in either_way.corpus_captures(corpus):
         assert dns_events(path, compiled=True) == dns_events(path, compiled=False), path.name
     # And the compiled reader reads real traffic itself, not only hand-made messages.
     for path in (corpus / "pcap").glob("*dns*.pcap"):

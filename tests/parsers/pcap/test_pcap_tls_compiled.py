@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parsers.pcap import dissect, native
-from parsers.pcap.capture import parse_capture
 from parsers.pcap.tls import ClientHello, TlsConnection, TlsMessage, TlsStream
 from sample_data.gen.certs import service_chain
 from sample_data.gen.tls import (
@@ -28,6 +27,7 @@ from sample_data.gen.tls import (
     server_hello_record,
     vec,
 )
+from tests.parsers.pcap import either_way
 from tests.parsers.pcap.test_pcap_tls import (
     CCS,
     CONVERSATION,
@@ -45,7 +45,6 @@ from tests.parsers.pcap.test_pcap_tls import (
 )
 
 pytestmark = pytest.mark.skipif(native.tls is None, reason="parsers.pcap._tls was not built")
-ROOT = Path(__file__).resolve().parents[3]
 
 SAME, UNUSUAL = "same", "unusual"
 
@@ -222,19 +221,8 @@ def test_the_stream_takes_no_arguments_and_gives_up_on_plain_http() -> None:
         stream.feed(b"GET / HTTP/1.1\r\n", 4)
 
 
-def captures() -> list[Path]:
-    found = sorted((ROOT / "sample_data").rglob("*.pcap*"))
-    assert found, "sample_data holds captures"
-    return found
-
-
 def tls_events(path: Path, compiled: bool) -> list[dict[str, object]]:
-    """The capture's TLS events, with the compiled stream or without it."""
-    with pytest.MonkeyPatch.context() as patch:
-        if not compiled:
-            patch.setattr(native, "tls", None)
-        events, _ = parse_capture(path, path.name, redact=False)
-    return events.filter(events["event.dataset"] == "pcap.tls").to_dicts()
+    return either_way.events(path, "pcap.tls", "tls", compiled)
 
 
 def test_captures_give_the_same_tls_events_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -257,7 +245,7 @@ def test_captures_give_the_same_tls_events_either_way(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(dissect, "_tls_connection", counting)
     total = 0
-    for path in captures():
+    for path in either_way.sample_captures():
         expected = tls_events(path, compiled=False)
         total += len(expected)
         assert tls_events(path, compiled=True) == expected, path.name
@@ -266,9 +254,7 @@ def test_captures_give_the_same_tls_events_either_way(monkeypatch: pytest.Monkey
 
 @pytest.mark.corpus
 def test_corpus_captures_give_the_same_tls_events_either_way(corpus: Path) -> None:
-    paths = sorted(p for p in (corpus / "pcap").iterdir() if p.suffix in (".pcap", ".pcapng"))
-    assert paths
-    for path in paths:
+    for path in either_way.corpus_captures(corpus):
         assert tls_events(path, compiled=True) == tls_events(path, compiled=False), path.name
 
 
